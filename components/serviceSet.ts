@@ -1,0 +1,118 @@
+// One feature environment's workloads: for every resolved service a Deployment (or StatefulSet), a Service and its
+// ingress routes, plus the namespace-wide parts. Pure builders in ./specs make every object; this only wires them.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ingressObjects, stripPrefixMiddlewareObject } from "./specs/ingress";
+import { limitRangeObject, namespaceObject, networkPolicyObject, resourceQuotaObject } from "./specs/namespace";
+import { dockerConfigJson, PULL_SECRET_NAME, registryServer } from "./specs/pullSecret";
+import { deploymentObject, serviceObject, statefulSetObject } from "./specs/workload";
+import type { ServiceSpec } from "./types";
+
+export interface RegistryCredentials {
+  /** Registry address as configured; the host part keys the pull secret. */
+  readonly address: string;
+  readonly username: string;
+  readonly password: pulumi.Input<string>;
+}
+
+export interface ServiceSetArgs {
+  /** Namespace created for the environment (a DNS-1123 label). */
+  readonly namespace: string;
+  /** Labels of the namespace (feature, ticket). */
+  readonly namespaceLabels: Readonly<Record<string, string>>;
+  /** Resolved services, in catalog order. */
+  readonly services: readonly ServiceSpec[];
+  /** TLS secret named by every Ingress. */
+  readonly tlsSecretName: string;
+  /**
+   * Credentials for pulling images; stored as a dockerconfigjson Secret referenced by every pod.
+   * @default no pull secret: the registry allows anonymous pulls
+   */
+  readonly registryCredentials?: RegistryCredentials;
+  /**
+   * Namespaces whose pods may reach this environment's pods besides its own (the ingress controller's).
+   * @default ["kube-system"], where K3s runs Traefik
+   */
+  readonly ingressNamespaces?: readonly string[];
+}
+
+export class ServiceSet extends pulumi.ComponentResource {
+  /** The environment's namespace. */
+  readonly namespace: pulumi.Output<string>;
+  /** Image reference deployed per service name. */
+  readonly images: pulumi.Output<Record<string, string>>;
+  /** `https://host/path` of every ingress route, per service name. */
+  readonly urls: pulumi.Output<Record<string, string[]>>;
+
+  constructor(name: string, args: ServiceSetArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("qa-k8s:components:ServiceSet", name, {}, opts);
+    const ns = args.namespace;
+    const namespace = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      namespaceObject({ namespace: ns, labels: args.namespaceLabels }),
+      {
+        parent: this,
+      },
+    );
+    const inNamespace = { parent: this, dependsOn: [namespace] };
+
+    new k8s.core.v1.ResourceQuota(`${name}-quota`, resourceQuotaObject(ns, args.services), inNamespace);
+    new k8s.core.v1.LimitRange(`${name}-limits`, limitRangeObject(ns, args.services), inNamespace);
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-network-policy`,
+      networkPolicyObject(ns, args.ingressNamespaces ?? ["kube-system"]),
+      inNamespace,
+    );
+
+    const pullSecret = args.registryCredentials && this.pullSecret(name, ns, args.registryCredentials, inNamespace);
+    const context = { namespace: ns, imagePullSecret: pullSecret ? PULL_SECRET_NAME : undefined };
+    const workloadOpts = { parent: this, dependsOn: pullSecret ? [namespace, pullSecret] : [namespace] };
+
+    for (const spec of args.services) {
+      const prefix = `${name}-${spec.name}`;
+      if (spec.storage) {
+        new k8s.apps.v1.StatefulSet(`${prefix}-statefulset`, statefulSetObject(spec, context), workloadOpts);
+      } else {
+        new k8s.apps.v1.Deployment(`${prefix}-deployment`, deploymentObject(spec, context), workloadOpts);
+      }
+      const service = new k8s.core.v1.Service(`${prefix}-service`, serviceObject(spec, context), inNamespace);
+      const middlewareObject = stripPrefixMiddlewareObject(spec, ns);
+      const middleware =
+        middlewareObject &&
+        new k8s.apiextensions.CustomResource(`${prefix}-strip-prefix`, middlewareObject, inNamespace);
+      for (const { role, object } of ingressObjects(spec, ns, args.tlsSecretName)) {
+        new k8s.networking.v1.Ingress(`${prefix}-${role}`, object, {
+          parent: this,
+          dependsOn: middleware ? [namespace, service, middleware] : [namespace, service],
+        });
+      }
+    }
+
+    this.namespace = namespace.metadata.name;
+    this.images = pulumi.output(Object.fromEntries(args.services.map((s) => [s.name, s.image])));
+    this.urls = pulumi.output(
+      Object.fromEntries(
+        args.services
+          .filter((s) => s.routes.length > 0)
+          .map((s) => [s.name, s.routes.map((r) => `https://${r.host}${r.path}`)]),
+      ),
+    );
+    this.registerOutputs({ namespace: this.namespace, images: this.images, urls: this.urls });
+  }
+
+  private pullSecret(name: string, ns: string, credentials: RegistryCredentials, opts: pulumi.CustomResourceOptions) {
+    const server = registryServer(credentials.address);
+    const config = pulumi
+      .output(credentials.password)
+      .apply((password) => dockerConfigJson(server, credentials.username, password));
+    return new k8s.core.v1.Secret(
+      `${name}-pull-secret`,
+      {
+        metadata: { name: PULL_SECRET_NAME, namespace: ns },
+        type: "kubernetes.io/dockerconfigjson",
+        stringData: { ".dockerconfigjson": pulumi.secret(config) },
+      },
+      opts,
+    );
+  }
+}

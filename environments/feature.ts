@@ -1,0 +1,66 @@
+// A feature environment is named after its Jira ticket: stack `verbu-6202` (or `VERBU-6202`) → namespace `verbu-6202`,
+// ticket `VERBU-6202`, host `services-verbu-6202.<domain>`. Everything downstream trusts these names, so the rules live
+// here, once.
+
+/** Names that identify one feature environment everywhere (namespace, host, image tag). */
+export interface Feature {
+  /** Lower-case DNS-1123 label: the namespace and the `<feature>` in `services-<feature>.<domain>`. */
+  readonly name: string;
+  /** The ticket as written in Jira and in image tags, e.g. `VERBU-6202`. */
+  readonly ticket: string;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const HOST_PREFIX = "services-";
+// A DNS label holds at most 63 characters, and the host label is `services-<feature>`.
+const MAX_FEATURE_LENGTH = 63 - HOST_PREFIX.length;
+// Docker tag rule: https://docs.docker.com/reference/cli/docker/image/tag/ (first char not `.` or `-`, at most 128).
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+export function isDnsLabel(value: string): boolean {
+  return value.length <= 63 && DNS_LABEL.test(value);
+}
+
+/** The feature of a stack; `ticket` overrides the ticket derived from the stack name. */
+export function featureFromStack(stackName: string, ticket?: string): Feature {
+  // Fully-qualified stack names (`org/project/stack`) carry the feature in their last segment.
+  const shortName = stackName.split("/").pop() ?? stackName;
+  const name = shortName.toLowerCase();
+  if (!isDnsLabel(name)) {
+    throw new Error(
+      `stack "${stackName}": "${name}" cannot name a namespace: use lower-case letters, digits and '-', ` +
+        `starting and ending with a letter or digit (e.g. verbu-6202)`,
+    );
+  }
+  if (name.length > MAX_FEATURE_LENGTH) {
+    throw new Error(
+      `stack "${stackName}": "${name}" is ${name.length} characters; the host label "${HOST_PREFIX}${name}" ` +
+        `must fit in 63, so use at most ${MAX_FEATURE_LENGTH} characters`,
+    );
+  }
+  const resolvedTicket = ticket ?? name.toUpperCase();
+  if (!IMAGE_TAG.test(resolvedTicket)) {
+    throw new Error(
+      `qa-k8s:ticket "${resolvedTicket}" cannot be part of an image tag: use letters, digits, '_', '.' and '-' ` +
+        `(e.g. VERBU-6202)`,
+    );
+  }
+  return { name, ticket: resolvedTicket };
+}
+
+/** The environment's main host, `services-<feature>.<domain>`. */
+export function mainHost(feature: Feature, domain: string): string {
+  return `${HOST_PREFIX}${feature.name}.${domain}`;
+}
+
+/** Expands `${ticket}` in a tag pattern and checks the result is a valid image tag. */
+export function tagFromPattern(pattern: string, feature: Feature, field: string): string {
+  const tag = pattern.replace(/\$\{ticket\}/g, feature.ticket).replace(/\$\{feature\}/g, feature.name);
+  if (!IMAGE_TAG.test(tag)) {
+    throw new Error(
+      `qa-k8s:${field} "${pattern}" gives the tag "${tag}", which is not a valid image tag: use letters, digits, ` +
+        `'_', '.' and '-' (at most 128) and only the placeholders \${ticket} and \${feature}`,
+    );
+  }
+  return tag;
+}

@@ -1,0 +1,158 @@
+// Entry of a feature environment (any stack but `qa`): config → feature → catalog → images → ServiceSet. The only
+// file of this wing that reads pulumi.Config or the file system.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ServiceSet } from "../components/serviceSet";
+import { parseCatalog } from "./catalog";
+import { checkFeatureServices, EnvironmentConfig, validateEnvironmentConfig } from "./config";
+import { featureFromStack, mainHost, tagFromPattern } from "./feature";
+import { resolveImages } from "./images";
+import { ImageRegistry, RegistryClient } from "./registry";
+import { serviceSpecs } from "./services";
+
+export interface EnvironmentOutputs {
+  namespace: pulumi.Output<string>;
+  ticket: string;
+  url: string;
+  urls: pulumi.Output<Record<string, string[]>>;
+  images: pulumi.Output<Record<string, string>>;
+  featureServices: string[];
+}
+
+export interface EnvironmentDependencies {
+  /** Registry to resolve images in. @default a RegistryClient for qa-k8s:registry */
+  readonly registry?: ImageRegistry;
+  /** Clock for restart mode's default deployment id. @default the current time */
+  readonly now?: () => Date;
+}
+
+export default async function environmentProgram(deps: EnvironmentDependencies = {}): Promise<EnvironmentOutputs> {
+  const config = new pulumi.Config("qa-k8s");
+  const settings = validateEnvironmentConfig({
+    domain: config.get("domain"),
+    registry: config.get("registry"),
+    registryInsecure: config.getBoolean("registry.insecure"),
+    registryUsername: config.get("registry.username"),
+    registryTimeoutSeconds: config.getNumber("registry.timeoutSeconds"),
+    catalog: config.get("catalog"),
+    ticket: config.get("ticket"),
+    featureTag: config.get("featureTag"),
+    baselineTag: config.get("baselineTag"),
+    featureServices: config.getObject<unknown>("featureServices"),
+    rollout: config.get("rollout"),
+    deploymentId: config.get("deploymentId"),
+    clusterStack: config.get("clusterStack"),
+    renderTo: config.get("renderTo"),
+    tlsSecretName: config.get("tls.secretName"),
+    nsqImage: config.get("nsq.image"),
+    waitImage: config.get("waitImage"),
+    storageClass: config.get("storageClass"),
+  });
+  const registryPassword = config.getSecret("registry.password");
+  const catalogText = readCatalog(settings.catalogPath);
+  const registry =
+    deps.registry ??
+    new RegistryClient({
+      address: settings.registry.address,
+      insecure: settings.registry.insecure,
+      username: settings.registry.username,
+      password: registryPassword && (await unsecret(registryPassword)),
+    });
+  const provider = clusterProvider(settings, config.getSecret("kubeconfig"));
+  return deployEnvironment(settings, catalogText, registry, provider, registryPassword, deps.now ?? (() => new Date()));
+}
+
+/** Everything after config: validation, image resolution and the resources. Exported for tests under mocks. */
+export async function deployEnvironment(
+  settings: EnvironmentConfig,
+  catalogText: string,
+  registry: ImageRegistry,
+  provider: k8s.Provider,
+  registryPassword: pulumi.Output<string> | undefined,
+  now: () => Date,
+): Promise<EnvironmentOutputs> {
+  const feature = featureFromStack(pulumi.getStack(), settings.ticket);
+  const catalog = parseCatalog(catalogText, settings.catalogPath);
+  checkFeatureServices(
+    settings.featureServices,
+    catalog.filter((s) => s.kind === "app").map((s) => s.name),
+    settings.catalogPath,
+  );
+  const images = await resolveImages(catalog, {
+    registry,
+    featureTag: tagFromPattern(settings.featureTagPattern, feature, "featureTag"),
+    baselineTag: tagFromPattern(settings.baselineTagPattern, feature, "baselineTag"),
+    featureServices: settings.featureServices,
+    rollout: settings.rollout,
+    infraImages: { nsqImage: settings.nsqImage },
+    timeoutMs: settings.registry.timeoutSeconds * 1000,
+  });
+  const services = serviceSpecs(catalog, images, {
+    feature,
+    domain: settings.domain,
+    waitImage: settings.waitImage,
+    storageClass: settings.storageClass,
+    rollout: settings.rollout,
+    deploymentId:
+      settings.deploymentId ??
+      now()
+        .toISOString()
+        .replace(/[^0-9TZ]/g, ""),
+  });
+  const serviceSet = new ServiceSet(
+    feature.name,
+    {
+      namespace: feature.name,
+      namespaceLabels: { "qa-k8s/feature": feature.name, "qa-k8s/ticket": feature.ticket },
+      services,
+      tlsSecretName: settings.tlsSecretName,
+      registryCredentials:
+        settings.registry.username !== undefined
+          ? {
+              address: settings.registry.address,
+              username: settings.registry.username,
+              password: registryPassword ?? "",
+            }
+          : undefined,
+    },
+    { provider },
+  );
+  return {
+    namespace: serviceSet.namespace,
+    ticket: feature.ticket,
+    url: `https://${mainHost(feature, settings.domain)}/`,
+    urls: serviceSet.urls,
+    images: serviceSet.images,
+    featureServices: [...images].filter(([, image]) => image.builtOnBranch).map(([name]) => name),
+  };
+}
+
+function readCatalog(catalogPath: string): string {
+  const file = path.resolve(catalogPath);
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (error) {
+    throw new Error(
+      `qa-k8s:catalog "${catalogPath}" cannot be read (${(error as NodeJS.ErrnoException).code}); ` +
+        `the path is relative to the project directory`,
+    );
+  }
+}
+
+/** The cluster to deploy to: rendered files, an explicit kubeconfig, or the cluster stack's kubeconfig output. */
+function clusterProvider(settings: EnvironmentConfig, kubeconfig: pulumi.Output<string> | undefined): k8s.Provider {
+  if (settings.renderTo !== undefined) {
+    return new k8s.Provider("kubernetes", { renderYamlToDirectory: path.resolve(settings.renderTo) });
+  }
+  // A StackReference output is known at preview, so the provider (and everything under it) is not replaced.
+  const source =
+    kubeconfig ?? new pulumi.StackReference("cluster", { name: settings.clusterStack }).requireOutput("kubeconfig");
+  return new k8s.Provider("kubernetes", { kubeconfig: pulumi.secret(source) as pulumi.Output<string> });
+}
+
+/** Plain value of a secret config Output; used only for the registry API's credentials, never in resource inputs. */
+function unsecret(value: pulumi.Output<string>): Promise<string> {
+  return new Promise((resolve) => value.apply(resolve));
+}
