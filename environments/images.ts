@@ -1,6 +1,7 @@
 // Which image each service runs: the feature tag for services built on the branch, the baseline tag otherwise, pinned
 // to its digest in `digest` rollout mode. Detection and resolution ask the registry for all services concurrently,
 // bounded in parallelism and in time.
+import { setMaxListeners } from "node:events";
 import type { CatalogService } from "./catalog";
 import { expandPlaceholders } from "./placeholders";
 import { ImageRegistry, RegistryError } from "./registry";
@@ -35,11 +36,14 @@ export async function resolveImages(
   plan: ImagePlan,
 ): Promise<Map<string, ResolvedImage>> {
   const signal = AbortSignal.timeout(plan.timeoutMs);
+  const concurrency = plan.concurrency ?? 16;
+  // Every request in flight listens on the one deadline; more than Node's default 10 listeners is expected here.
+  setMaxListeners(concurrency * 2 + 10, signal);
   const resolved = new Map<string, ResolvedImage>();
   const jobs = services.map((service) => async () => {
     resolved.set(service.name, await resolveOne(service, plan, signal));
   });
-  const failures = await runPooled(jobs, plan.concurrency ?? 16);
+  const failures = await runPooled(jobs, concurrency, signal);
   if (failures.length > 0) {
     if (signal.aborted) {
       throw new RegistryError(
@@ -111,12 +115,16 @@ function pinned(repository: string, plan: ImagePlan, tag: string, digest: string
   return { reference, tag, digest, builtOnBranch };
 }
 
-/** Runs jobs with at most `limit` in flight; returns the errors of the jobs that failed. */
-async function runPooled(jobs: (() => Promise<void>)[], limit: number): Promise<unknown[]> {
+/** Runs jobs with at most `limit` in flight, starting none after `signal` aborts; returns the failures. */
+async function runPooled(jobs: (() => Promise<void>)[], limit: number, signal: AbortSignal): Promise<unknown[]> {
   const failures: unknown[] = [];
   let next = 0;
   const worker = async () => {
     while (next < jobs.length) {
+      if (signal.aborted) {
+        failures.push(signal.reason);
+        return;
+      }
       const job = jobs[next++];
       await job().catch((error: unknown) => failures.push(error));
     }

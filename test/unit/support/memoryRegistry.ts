@@ -36,11 +36,16 @@ export class MemoryRegistry implements ImageRegistry {
     try {
       if (this.delayMs > 0) {
         await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(resolve, this.delayMs);
-          signal?.addEventListener("abort", () => {
+          if (signal?.aborted) return reject(signal.reason);
+          const onAbort = () => {
             clearTimeout(timer);
-            reject(signal.reason);
-          });
+            reject(signal?.reason);
+          };
+          const timer = setTimeout(() => {
+            signal?.removeEventListener("abort", onAbort);
+            resolve();
+          }, this.delayMs);
+          signal?.addEventListener("abort", onAbort, { once: true });
         });
       }
       return this.digests.get(`${repository}:${tag}`);
