@@ -1,0 +1,178 @@
+// The registry client against a real registry (Debian's docker-registry on 127.0.0.1): detection of feature tags,
+// digest resolution, re-pushes, missing repositories, authentication and a registry that is down.
+import { expect } from "chai";
+import type { CatalogService } from "../../environments/catalog";
+import { resolveImages } from "../../environments/images";
+import { RegistryClient, RegistryError } from "../../environments/registry";
+import { freePort, TestRegistry } from "./support/registry";
+import { TokenServer } from "./support/tokenServer";
+
+function app(name: string): CatalogService {
+  return {
+    name,
+    kind: "app",
+    image: `bu/${name}`,
+    port: 3000,
+    extraPorts: [],
+    replicas: 1,
+    resources: { requests: { cpu: "5m", memory: "64Mi" }, limits: { cpu: "250m", memory: "256Mi" } },
+    env: {},
+    requiresNsq: false,
+    ingress: [],
+  };
+}
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected a failure");
+}
+
+describe("registry client against a real registry", function () {
+  this.timeout(60_000);
+  let registry: TestRegistry;
+  let client: RegistryClient;
+
+  before(async () => {
+    registry = await TestRegistry.start();
+    client = new RegistryClient({ address: registry.address, insecure: true });
+  });
+  after(() => registry?.stop());
+
+  it("resolves a tag to the digest the push produced, and follows a re-push", async () => {
+    const first = await registry.push("bu/wallet", "master_latest", "wallet build 1");
+    expect(await client.digestOf("bu/wallet", "master_latest")).to.equal(first);
+    const second = await registry.push("bu/wallet", "master_latest", "wallet build 2");
+    expect(second).to.not.equal(first);
+    expect(await client.digestOf("bu/wallet", "master_latest")).to.equal(second);
+  });
+
+  it("answers undefined for a missing tag and a missing repository", async () => {
+    await registry.push("bu/auth", "master_latest", "auth");
+    expect(await client.digestOf("bu/auth", "VERBU-1_latest")).to.equal(undefined);
+    expect(await client.digestOf("bu/no-such-service", "master_latest")).to.equal(undefined);
+  });
+
+  it("detects which services were built on the branch and pins their digests", async () => {
+    const authFeature = await registry.push("bu/auth", "VERBU-6202_latest", "auth on the branch");
+    const wallet = await client.digestOf("bu/wallet", "master_latest");
+    const images = await resolveImages([app("auth"), app("wallet")], {
+      registry: client,
+      featureTag: "VERBU-6202_latest",
+      baselineTag: "master_latest",
+      rollout: "digest",
+      infraImages: {},
+      timeoutMs: 10_000,
+    });
+    expect(images.get("auth")).to.deep.include({
+      builtOnBranch: true,
+      reference: `${registry.address}/bu/auth:VERBU-6202_latest@${authFeature}`,
+    });
+    expect(images.get("wallet")).to.deep.include({
+      builtOnBranch: false,
+      reference: `${registry.address}/bu/wallet:master_latest@${wallet}`,
+    });
+  });
+
+  it("names the service and image when a repository does not exist", async () => {
+    const error = await failure(
+      resolveImages([app("ghost")], {
+        registry: client,
+        featureTag: "VERBU-6202_latest",
+        baselineTag: "master_latest",
+        rollout: "digest",
+        infraImages: {},
+        timeoutMs: 10_000,
+      }),
+    );
+    expect(error.message).to.equal(
+      `service "ghost": registry ${registry.address} has no image bu/ghost:master_latest; every service needs a baseline image (qa-k8s:baselineTag) unless built on the branch`,
+    );
+  });
+
+  it("reports a registry that is down, naming it", async () => {
+    const port = await freePort();
+    const down = new RegistryClient({ address: `127.0.0.1:${port}`, insecure: true });
+    const error = await failure(down.digestOf("bu/auth", "master_latest"));
+    expect(error).to.be.instanceOf(RegistryError);
+    expect(error.message).to.equal(`registry 127.0.0.1:${port} is unreachable (ECONNREFUSED)`);
+  });
+
+  describe("with authentication", () => {
+    let secured: TestRegistry;
+    before(async () => {
+      secured = await TestRegistry.start({ credentials: { username: "ci", password: "right-password" } });
+      await secured.push("bu/auth", "master_latest", "auth");
+    });
+    after(() => secured?.stop());
+
+    it("authenticates with the configured credentials", async () => {
+      const ok = new RegistryClient({
+        address: secured.address,
+        insecure: true,
+        username: "ci",
+        password: "right-password",
+      });
+      expect(await ok.digestOf("bu/auth", "master_latest")).to.match(/^sha256:[0-9a-f]{64}$/);
+    });
+
+    it("says which credentials were refused, and how to fix them", async () => {
+      const wrong = new RegistryClient({ address: secured.address, insecure: true, username: "ci", password: "wrong" });
+      const error = await failure(wrong.digestOf("bu/auth", "master_latest"));
+      expect(error.message).to.equal(
+        `registry ${secured.address} refused user "ci" for bu/auth:master_latest (HTTP 401); check qa-k8s:registry.username and qa-k8s:registry.password`,
+      );
+      expect(error.message).to.not.contain("wrong");
+    });
+
+    it("asks for credentials when none are configured", async () => {
+      const anonymous = new RegistryClient({ address: secured.address, insecure: true });
+      const error = await failure(anonymous.digestOf("bu/auth", "master_latest"));
+      expect(error.message).to.equal(
+        `registry ${secured.address} requires credentials for bu/auth; set qa-k8s:registry.username and qa-k8s:registry.password (--secret)`,
+      );
+    });
+  });
+
+  describe("with Bearer tokens from a token service", () => {
+    let tokens: TokenServer;
+    let secured: TestRegistry;
+    const credentials = { username: "ci", password: "token-password" };
+    before(async () => {
+      tokens = await TokenServer.start(credentials);
+      secured = await TestRegistry.start({
+        tokenService: { realm: tokens.realm, certificateFile: tokens.certificateFile, credentials },
+      });
+    });
+    after(async () => {
+      await secured?.stop();
+      await tokens?.stop();
+    });
+
+    it("fetches a token for the repository with Basic credentials and resolves with it", async () => {
+      const pushed = await secured.push("bu/auth", "master_latest", "auth behind tokens");
+      tokens.requests.length = 0;
+      const client = new RegistryClient({ address: secured.address, insecure: true, ...credentials });
+      expect(await client.digestOf("bu/auth", "master_latest")).to.equal(pushed);
+      expect(await client.digestOf("bu/auth", "VERBU-1_latest")).to.equal(undefined);
+      expect(
+        tokens.requests.map((r) => r.scope),
+        "one token serves the repository",
+      ).to.deep.equal(["repository:bu/auth:pull"]);
+      expect(tokens.requests.at(-1)?.authorization).to.equal(
+        `Basic ${Buffer.from("ci:token-password").toString("base64")}`,
+      );
+    });
+
+    it("reports credentials the token service refuses", async () => {
+      const client = new RegistryClient({ address: secured.address, insecure: true, username: "ci", password: "nope" });
+      const error = await failure(client.digestOf("bu/auth", "master_latest"));
+      expect(error.message).to.equal(
+        `registry ${secured.address}: token service http://127.0.0.1:${new URL(tokens.realm).port} refused user "ci" (HTTP 401); check qa-k8s:registry.username and qa-k8s:registry.password`,
+      );
+    });
+  });
+});
