@@ -12,6 +12,9 @@ import { resolveImages } from "./images";
 import { ImageRegistry, RegistryClient } from "./registry";
 import { serviceSpecs } from "./services";
 
+// Paths in config (catalog, renderTo) are relative to the project, wherever the engine starts the program from.
+const PROJECT_ROOT = path.resolve(__dirname, "..");
+
 export interface EnvironmentOutputs {
   namespace: pulumi.Output<string>;
   ticket: string;
@@ -130,7 +133,7 @@ export async function deployEnvironment(
 }
 
 function readCatalog(catalogPath: string): string {
-  const file = path.resolve(catalogPath);
+  const file = path.resolve(PROJECT_ROOT, catalogPath);
   try {
     return fs.readFileSync(file, "utf8");
   } catch (error) {
@@ -144,7 +147,7 @@ function readCatalog(catalogPath: string): string {
 /** The cluster to deploy to: rendered files, an explicit kubeconfig, or the cluster stack's kubeconfig output. */
 function clusterProvider(settings: EnvironmentConfig, kubeconfig: pulumi.Output<string> | undefined): k8s.Provider {
   if (settings.renderTo !== undefined) {
-    return new k8s.Provider("kubernetes", { renderYamlToDirectory: path.resolve(settings.renderTo) });
+    return new k8s.Provider("kubernetes", { renderYamlToDirectory: path.resolve(PROJECT_ROOT, settings.renderTo) });
   }
   // A StackReference output is known at preview, so the provider (and everything under it) is not replaced.
   const source =

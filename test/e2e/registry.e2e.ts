@@ -4,7 +4,7 @@ import { expect } from "chai";
 import type { CatalogService } from "../../environments/catalog";
 import { resolveImages } from "../../environments/images";
 import { RegistryClient, RegistryError } from "../../environments/registry";
-import { freePort, TestRegistry } from "./support/registry";
+import { freePort, LocalRegistry } from "../../scripts/lib/localRegistry";
 import { TokenServer } from "./support/tokenServer";
 
 function app(name: string): CatalogService {
@@ -33,11 +33,11 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
 
 describe("registry client against a real registry", function () {
   this.timeout(60_000);
-  let registry: TestRegistry;
+  let registry: LocalRegistry;
   let client: RegistryClient;
 
   before(async () => {
-    registry = await TestRegistry.start();
+    registry = await LocalRegistry.start();
     client = new RegistryClient({ address: registry.address, insecure: true });
   });
   after(() => registry?.stop());
@@ -102,9 +102,9 @@ describe("registry client against a real registry", function () {
   });
 
   describe("with authentication", () => {
-    let secured: TestRegistry;
+    let secured: LocalRegistry;
     before(async () => {
-      secured = await TestRegistry.start({ credentials: { username: "ci", password: "right-password" } });
+      secured = await LocalRegistry.start({ credentials: { username: "ci", password: "right-password" } });
       await secured.push("bu/auth", "master_latest", "auth");
     });
     after(() => secured?.stop());
@@ -139,11 +139,11 @@ describe("registry client against a real registry", function () {
 
   describe("with Bearer tokens from a token service", () => {
     let tokens: TokenServer;
-    let secured: TestRegistry;
+    let secured: LocalRegistry;
     const credentials = { username: "ci", password: "token-password" };
     before(async () => {
       tokens = await TokenServer.start(credentials);
-      secured = await TestRegistry.start({
+      secured = await LocalRegistry.start({
         tokenService: { realm: tokens.realm, certificateFile: tokens.certificateFile, credentials },
       });
     });

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
-import { TOKEN_ISSUER, TOKEN_SERVICE } from "./registry";
+import { TOKEN_ISSUER, TOKEN_SERVICE } from "../../../scripts/lib/localRegistry";
 
 export interface TokenRequest {
   readonly authorization?: string;

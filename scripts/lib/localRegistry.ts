@@ -1,5 +1,5 @@
-// A real image registry for tests: Debian's docker-registry (distribution 2.x) on 127.0.0.1, with images pushed over its
-// HTTP API v2. No Docker engine is needed: a manifest with one tiny layer is an image as far as the registry cares.
+// A local image registry: Debian's docker-registry (distribution 2.x) on 127.0.0.1, for the tests and `npm start`, with
+// images pushed over its HTTP API v2. No Docker engine is needed: a manifest with one tiny layer is an image to a registry.
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -7,7 +7,9 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 
-export interface TestRegistryOptions {
+export interface LocalRegistryOptions {
+  /** Listen on this port of 127.0.0.1. @default a free port */
+  readonly port?: number;
   /** Require these credentials (htpasswd, Basic auth). */
   readonly credentials?: { readonly username: string; readonly password: string };
   /** Require Bearer tokens from this token service instead (registry `auth: token`). */
@@ -19,7 +21,7 @@ export interface TestRegistryOptions {
   };
 }
 
-export class TestRegistry {
+export class LocalRegistry {
   private constructor(
     readonly port: number,
     private readonly process: ChildProcess,
@@ -33,7 +35,7 @@ export class TestRegistry {
     return `127.0.0.1:${this.port}`;
   }
 
-  static async start(options: TestRegistryOptions = {}): Promise<TestRegistry> {
+  static async start(options: LocalRegistryOptions = {}): Promise<LocalRegistry> {
     const binary = "/usr/bin/docker-registry";
     if (!fs.existsSync(binary)) {
       throw new Error(
@@ -41,7 +43,7 @@ export class TestRegistry {
       );
     }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qa-k8s-registry-"));
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const auth = options.credentials
       ? `auth:\n  htpasswd:\n    realm: qa-k8s-test\n    path: ${writeHtpasswd(dir, options.credentials)}\n`
       : options.tokenService
@@ -56,7 +58,7 @@ export class TestRegistry {
     );
     const log = fs.openSync(path.join(dir, "registry.log"), "a");
     const child = spawn(binary, ["serve", config], { stdio: ["ignore", log, log] });
-    const registry = new TestRegistry(port, child, dir, options.credentials ?? options.tokenService?.credentials);
+    const registry = new LocalRegistry(port, child, dir, options.credentials ?? options.tokenService?.credentials);
     await registry.waitUntilUp();
     return registry;
   }
