@@ -1,0 +1,118 @@
+// A feature stack with the REAL engine and kubernetes provider against the local control plane (kube-apiserver + kwok
+// nodes): every Deployment becomes Available, a no-op up changes nothing, one re-pushed image rolls out exactly one
+// Deployment, destroy removes the namespace.
+import { expect } from "chai";
+import * as fs from "node:fs";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { openStack } from "../../automation/stack";
+import { parseCatalog } from "../../environments/catalog";
+import { LocalRegistry } from "../../scripts/lib/localRegistry";
+import { Engine, filesContaining, privateEngine, remainingStacks, stackLocks } from "./support/engine";
+import { LocalCluster, startLocalCluster } from "./support/localCluster";
+
+const STACK = "verbu-9002";
+const CATALOG = parseCatalog(fs.readFileSync("environments/catalog.yaml", "utf8"), "catalog.yaml");
+const APPS = CATALOG.filter((s) => s.kind === "app");
+
+interface DeploymentList {
+  items: {
+    metadata: { name: string; generation: number };
+    spec: { template: { spec: { containers: { image: string }[] } } };
+    status: { observedGeneration?: number; updatedReplicas?: number; availableReplicas?: number; conditions?: { type: string; status: string }[] };
+  }[];
+}
+
+function available(list: DeploymentList): string[] {
+  return list.items
+    .filter((d) => d.status.conditions?.some((c) => c.type === "Available" && c.status === "True"))
+    .map((d) => d.metadata.name);
+}
+
+describe("feature stack, real engine, local control plane", function () {
+  this.timeout(40 * 60_000);
+  let engine: Engine;
+  let registry: LocalRegistry;
+  let cluster: LocalCluster;
+  let stack: Stack;
+  let clientKey: string;
+  const onOutput = () => undefined;
+
+  before(async () => {
+    cluster = await startLocalCluster();
+    engine = await privateEngine("cluster");
+    registry = await LocalRegistry.start();
+    for (const app of APPS) await registry.push(app.image, "master_latest", `${app.name} master build 1`);
+    await registry.push("bu/wallet", "VERBU-9002_latest", "wallet branch build 1");
+    const kubeconfig = fs.readFileSync(cluster.kubeconfigPath, "utf8");
+    clientKey = /client-key-data: (\S+)/.exec(kubeconfig)?.[1] ?? "";
+    expect(clientKey, "the kubeconfig carries a client key to keep secret").to.not.equal("");
+    stack = await openStack({
+      stackName: STACK,
+      envVars: engine.envVars,
+      config: {
+        registry: { value: registry.address },
+        "registry.insecure": { value: "true" },
+        kubeconfig: { value: kubeconfig, secret: true },
+      },
+    });
+  });
+
+  after(async () => {
+    if (stack && remainingStacks(engine).length > 0) {
+      await stack.destroy().catch(() => undefined);
+      await stack.workspace.removeStack(STACK).catch(() => undefined);
+    }
+    await registry?.stop();
+    engine?.dispose();
+  });
+
+  it("preview plans the environment; up creates it and every Deployment becomes Available", async () => {
+    const preview = await stack.preview({ onOutput });
+    expect(preview.changeSummary.create).to.be.greaterThan(200);
+    const up = await stack.up({ onOutput });
+    expect(up.summary.result).to.equal("succeeded");
+    const deployments = await cluster.kubectlJson<DeploymentList>("-n", STACK, "get", "deployments");
+    expect(deployments.items).to.have.length(69);
+    expect(available(deployments)).to.have.length(69);
+    const mongo = await cluster.kubectlJson<{ status: { readyReplicas?: number } }>("-n", STACK, "get", "statefulset", "mongodb");
+    expect(mongo.status.readyReplicas).to.equal(1);
+    const services = await cluster.kubectlJson<{ items: unknown[] }>("-n", STACK, "get", "services");
+    expect(services.items).to.have.length(70);
+    const namespace = await cluster.kubectlJson<{ metadata: { labels: Record<string, string> } }>("get", "namespace", STACK);
+    expect(namespace.metadata.labels).to.include({ "qa-k8s/ticket": "VERBU-9002", "app.kubernetes.io/managed-by": "qa-k8s" });
+  });
+
+  it("a no-op up and a refresh change nothing", async () => {
+    const up = await stack.up({ onOutput });
+    expect(Object.keys(up.summary.resourceChanges ?? {})).to.deep.equal(["same"]);
+    const refresh = await stack.refresh({ onOutput });
+    expect(refresh.summary.resourceChanges ?? {}).to.not.have.any.keys("update", "delete", "create");
+    const preview = await stack.preview({ onOutput });
+    expect(Object.keys(preview.changeSummary)).to.deep.equal(["same"]);
+  });
+
+  it("one re-pushed image updates exactly one Deployment, which rolls out", async () => {
+    const pushed = await registry.push("bu/auth", "master_latest", "auth master build 2");
+    const up = await stack.up({ onOutput });
+    expect(up.summary.resourceChanges?.update).to.equal(1);
+    expect(Object.keys(up.summary.resourceChanges ?? {}).sort()).to.deep.equal(["same", "update"]);
+    const auth = (await cluster.kubectlJson<DeploymentList>("-n", STACK, "get", "deployments")).items.find((d) => d.metadata.name === "auth")!;
+    expect(auth.spec.template.spec.containers[0].image).to.equal(`${registry.address}/bu/auth:master_latest@${pushed}`);
+    expect(auth.metadata.generation).to.equal(2);
+    expect(auth.status.observedGeneration).to.equal(2);
+    expect(auth.status.updatedReplicas).to.equal(1);
+  });
+
+  it("keeps the kubeconfig's client key out of the state", () => {
+    expect(filesContaining(engine, clientKey)).to.deep.equal([]);
+  });
+
+  it("destroy removes the namespace and leaves no stack and no lock", async () => {
+    await stack.destroy({ onOutput });
+    const namespaces = await cluster.kubectl("get", "namespaces", "-o", "name");
+    expect(namespaces).to.not.contain(`namespace/${STACK}`);
+    await stack.workspace.removeStack(STACK);
+    expect(remainingStacks(engine)).to.deep.equal([]);
+    expect(stackLocks(engine)).to.deep.equal([]);
+  });
+});

@@ -1,0 +1,127 @@
+// A feature stack with the REAL engine and kubernetes provider in render mode (qa-k8s:renderTo): the lifecycle every
+// Pulumi program is held to (preview → up → no-op preview → no-op refresh → update → destroy), and "a re-pushed image
+// updates exactly one Deployment and rewrites exactly one file".
+import { expect } from "chai";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { openStack } from "../../automation/stack";
+import { parseCatalog } from "../../environments/catalog";
+import { LocalRegistry } from "../../scripts/lib/localRegistry";
+import { Engine, filesContaining, privateEngine, remainingStacks, stackLocks } from "./support/engine";
+
+const STACK = "verbu-9001";
+const CATALOG = parseCatalog(fs.readFileSync("environments/catalog.yaml", "utf8"), "catalog.yaml");
+const APPS = CATALOG.filter((s) => s.kind === "app");
+const REGISTRY_PASSWORD = "render-test-registry-password";
+
+/** sha256 of every rendered file, by path relative to the render directory. */
+function renderedFiles(dir: string): Map<string, string> {
+  if (!fs.existsSync(dir)) return new Map();
+  return new Map(
+    fs
+      .readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => {
+        const file = path.join(entry.parentPath, entry.name);
+        return [path.relative(dir, file), createHash("sha256").update(fs.readFileSync(file)).digest("hex")];
+      }),
+  );
+}
+
+function changed(before: Map<string, string>, after: Map<string, string>): string[] {
+  const names = new Set([...before.keys(), ...after.keys()]);
+  return [...names].filter((name) => before.get(name) !== after.get(name)).sort();
+}
+
+describe("feature stack, real engine, render mode", function () {
+  this.timeout(30 * 60_000);
+  let engine: Engine;
+  let registry: LocalRegistry;
+  let stack: Stack;
+  let renderDir: string;
+  const log: string[] = [];
+  const onOutput = (out: string) => log.push(out);
+
+  before(async () => {
+    engine = await privateEngine("render");
+    registry = await LocalRegistry.start();
+    for (const app of APPS) await registry.push(app.image, "master_latest", `${app.name} master build 1`);
+    await registry.push("bu/auth", "VERBU-9001_latest", "auth branch build 1");
+    renderDir = fs.mkdtempSync(path.join(os.tmpdir(), "qa-k8s-rendered-"));
+    stack = await openStack({
+      stackName: STACK,
+      envVars: engine.envVars,
+      config: {
+        registry: { value: registry.address },
+        "registry.insecure": { value: "true" },
+        "registry.username": { value: "ci" },
+        "registry.password": { value: REGISTRY_PASSWORD, secret: true },
+        renderTo: { value: renderDir },
+      },
+    });
+  });
+
+  after(async () => {
+    await registry?.stop();
+    if (stack && remainingStacks(engine).length > 0) {
+      await stack.destroy().catch(() => undefined);
+      await stack.workspace.removeStack(STACK).catch(() => undefined);
+    }
+    engine?.dispose();
+    if (renderDir) fs.rmSync(renderDir, { recursive: true, force: true });
+  });
+
+  it("previews the whole environment without writing anything", async () => {
+    const preview = await stack.preview({ onOutput });
+    expect(preview.changeSummary.create).to.be.greaterThan(200);
+    expect(renderedFiles(renderDir).size).to.equal(0);
+  });
+
+  let firstRender: Map<string, string>;
+  it("up writes one manifest per object, and the stack outputs tell what runs", async () => {
+    const up = await stack.up({ onOutput });
+    expect(up.summary.result).to.equal("succeeded");
+    firstRender = renderedFiles(renderDir);
+    const deployments = [...firstRender.keys()].filter((f) => /deployment/i.test(f));
+    expect(deployments, "one file per Deployment").to.have.length(69);
+    expect([...firstRender.keys()].some((f) => f.startsWith("0-crd"))).to.equal(false);
+    expect(up.outputs.namespace.value).to.equal("verbu-9001");
+    expect(up.outputs.featureServices.value).to.deep.equal(["auth"]);
+    expect(up.outputs.images.value.auth).to.match(new RegExp(`^${registry.address}/bu/auth:VERBU-9001_latest@sha256:`));
+  });
+
+  it("a second preview and a refresh report no changes", async () => {
+    const preview = await stack.preview({ onOutput });
+    expect(Object.keys(preview.changeSummary)).to.deep.equal(["same"]);
+    const refresh = await stack.refresh({ onOutput });
+    expect(refresh.summary.resourceChanges ?? {}).to.not.have.any.keys("update", "delete", "create");
+  });
+
+  it("a re-pushed image: preview shows exactly 1 update, up rewrites exactly that Deployment's file", async () => {
+    await registry.push("bu/wallet", "master_latest", "wallet master build 2");
+    const preview = await stack.preview({ onOutput });
+    expect(preview.changeSummary.update).to.equal(1);
+    expect(Object.keys(preview.changeSummary).sort()).to.deep.equal(["same", "update"]);
+    const up = await stack.up({ onOutput });
+    expect(up.summary.resourceChanges?.update).to.equal(1);
+    const files = changed(firstRender, renderedFiles(renderDir));
+    expect(files).to.have.length(1);
+    expect(files[0]).to.match(/wallet/);
+  });
+
+  it("keeps secrets out of the state: the registry password is encrypted", () => {
+    expect(filesContaining(engine, REGISTRY_PASSWORD)).to.deep.equal([]);
+  });
+
+  it("destroy removes every rendered file and leaves no stack and no lock", async () => {
+    await stack.destroy({ onOutput });
+    expect(renderedFiles(renderDir).size).to.equal(0);
+    await stack.workspace.removeStack(STACK);
+    expect(remainingStacks(engine)).to.deep.equal([]);
+    expect(stackLocks(engine)).to.deep.equal([]);
+    expect(fs.existsSync(`Pulumi.${STACK}.yaml`), "stack config file removed").to.equal(false);
+  });
+});

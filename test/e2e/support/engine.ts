@@ -1,0 +1,44 @@
+// What every real-engine test needs around a stack: a private file backend, and checks that nothing is left behind
+// and nothing secret leaked into the state.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { pulumiEnv } from "./toolchain";
+
+export interface Engine {
+  /** Environment for LocalWorkspace: the offline toolchain with this test's own backend directory. */
+  readonly envVars: Record<string, string>;
+  readonly backendDir: string;
+  /** Removes the backend directory. */
+  dispose(): void;
+}
+
+export async function privateEngine(label: string): Promise<Engine> {
+  const base = await pulumiEnv();
+  const backendDir = fs.mkdtempSync(path.join(os.tmpdir(), `qa-k8s-${label}-state-`));
+  return {
+    envVars: { ...base, PULUMI_BACKEND_URL: `file://${backendDir}` },
+    backendDir,
+    dispose: () => fs.rmSync(backendDir, { recursive: true, force: true }),
+  };
+}
+
+function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+}
+
+/** Lock files the file backend holds for running (or crashed) updates. */
+export function stackLocks(engine: Engine): string[] {
+  return filesUnder(path.join(engine.backendDir, ".pulumi", "locks"));
+}
+
+/** Backend files (state, history, backups) that contain `text` in plain form. */
+export function filesContaining(engine: Engine, text: string): string[] {
+  return filesUnder(engine.backendDir).filter((file) => fs.readFileSync(file, "utf8").includes(text));
+}
+
+/** Stacks the backend still knows of. */
+export function remainingStacks(engine: Engine): string[] {
+  return filesUnder(path.join(engine.backendDir, ".pulumi", "stacks")).filter((f) => /\.json(\.gz)?$/.test(f));
+}

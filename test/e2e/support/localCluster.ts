@@ -1,0 +1,29 @@
+// The local control plane for e2e tests: started through scripts/local-cluster (built on first use), with the Traefik
+// Middleware CRD that K3s would have installed.
+import { execFile, execFileSync } from "node:child_process";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { repoRoot } from "./toolchain";
+
+const run = promisify(execFile);
+
+export interface LocalCluster {
+  readonly kubeconfigPath: string;
+  kubectl(...args: string[]): Promise<string>;
+  kubectlJson<T>(...args: string[]): Promise<T>;
+}
+
+export async function startLocalCluster(): Promise<LocalCluster> {
+  const script = path.join(repoRoot, "scripts", "local-cluster");
+  execFileSync("bash", [script, "start"], { stdio: ["ignore", "inherit", "inherit"] });
+  const kubeconfigPath = execFileSync("bash", [script, "kubeconfig"], { encoding: "utf8" }).trim();
+  const kubectl = async (...args: string[]) =>
+    (await run("kubectl", ["--kubeconfig", kubeconfigPath, ...args], { maxBuffer: 64 * 1024 * 1024 })).stdout;
+  await kubectl("apply", "-f", path.join(repoRoot, "scripts", "lib", "traefik-middleware-crd.yaml"));
+  await kubectl("wait", "--for=condition=Established", "crd/middlewares.traefik.io", "--timeout=60s");
+  return {
+    kubeconfigPath,
+    kubectl,
+    kubectlJson: async <T>(...args: string[]) => JSON.parse(await kubectl(...args, "-o", "json")) as T,
+  };
+}
