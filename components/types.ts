@@ -6,6 +6,20 @@ export interface ContainerResources {
   readonly limits: { readonly cpu: string; readonly memory: string };
 }
 
+export interface NamedPort {
+  readonly name: string;
+  readonly port: number;
+}
+
+export interface ReadinessProbe {
+  /** HTTP GET path on the `http` port. */
+  readonly path?: string;
+  /** TCP connect to the `http` port instead. */
+  readonly tcp?: boolean;
+  readonly initialDelaySeconds?: number;
+  readonly periodSeconds?: number;
+}
+
 export interface ServiceRoute {
   readonly host: string;
   readonly path: string;
@@ -20,7 +34,7 @@ export interface ServiceSpec {
   /** Image reference exactly as the pod runs it. */
   readonly image: string;
   readonly port: number;
-  readonly extraPorts: readonly { readonly name: string; readonly port: number }[];
+  readonly extraPorts: readonly NamedPort[];
   readonly replicas: number;
   readonly resources: ContainerResources;
   /** Final container environment, in a stable order. */
@@ -30,12 +44,7 @@ export interface ServiceSpec {
   readonly routes: readonly ServiceRoute[];
   readonly command?: readonly string[];
   readonly args?: readonly string[];
-  readonly readinessProbe?: {
-    readonly path?: string;
-    readonly tcp?: boolean;
-    readonly initialDelaySeconds?: number;
-    readonly periodSeconds?: number;
-  };
+  readonly readinessProbe?: ReadinessProbe;
   /** A persistent volume: the service runs as a StatefulSet with one claim of this size. */
   readonly storage?: { readonly size: string; readonly storageClass: string };
   /** Pod-template annotations; a changed value rolls the pods (restart rollout mode). */

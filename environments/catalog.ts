@@ -1,43 +1,30 @@
 // The ONE service catalog shared by every environment: parsed, checked against the schema, then checked as a whole.
 // All problems are reported at once, each naming file, service, field, value, rule and fix, before any resource exists.
 import { parseDocument } from "yaml";
+import type { ContainerResources, NamedPort, ReadinessProbe, ServiceRoute } from "../components/types";
 import type { z } from "zod";
 import { catalogSchema, RawCatalog, RawService } from "./catalogSchema";
 import { isDnsLabel } from "./feature";
 import { ENV_PLACEHOLDERS, placeholdersIn } from "./placeholders";
 import { parseCpu, parseMemory } from "../components/specs/quantities";
 
-export interface Resources {
-  readonly requests: { readonly cpu: string; readonly memory: string };
-  readonly limits: { readonly cpu: string; readonly memory: string };
-}
-
-export interface IngressRoute {
-  /** Host template (placeholders not yet expanded). */
-  readonly host: string;
-  readonly path: string;
-  readonly stripPrefix: boolean;
-}
+/** An ingress route as the catalog gives it: `host` is a template whose placeholders are not yet expanded. */
+export type IngressRoute = ServiceRoute;
 
 export interface CatalogService {
   readonly name: string;
   readonly kind: "app" | "infra";
   readonly image: string;
   readonly port: number;
-  readonly extraPorts: readonly { readonly name: string; readonly port: number }[];
+  readonly extraPorts: readonly NamedPort[];
   readonly replicas: number;
-  readonly resources: Resources;
+  readonly resources: ContainerResources;
   readonly env: Readonly<Record<string, string>>;
   readonly requiresNsq: boolean;
   readonly ingress: readonly IngressRoute[];
   readonly command?: readonly string[];
   readonly args?: readonly string[];
-  readonly readinessProbe?: {
-    readonly path?: string;
-    readonly tcp?: boolean;
-    readonly initialDelaySeconds?: number;
-    readonly periodSeconds?: number;
-  };
+  readonly readinessProbe?: ReadinessProbe;
   readonly storage?: string;
 }
 

@@ -49,12 +49,12 @@ async function main() {
       fs.readFileSync(path.join(PROJECT_DIR, "environments", "catalog.yaml"), "utf8"),
       "catalog.yaml",
     );
-    for (const service of catalog.filter((s) => s.kind === "app")) {
-      await registry.push(service.image, "master_latest", `${service.name} built on master`);
-      if (DEMO_FEATURE_SERVICES.includes(service.name)) {
-        await registry.push(service.image, `${TICKET}_latest`, `${service.name} built on ${TICKET}`);
-      }
-    }
+    await registry.pushApps(catalog, "master_latest", "demo");
+    await registry.pushApps(
+      catalog.filter((s) => DEMO_FEATURE_SERVICES.includes(s.name)),
+      `${TICKET}_latest`,
+      "demo",
+    );
     const stack = await openStack({
       stackName: STACK,
       envVars,

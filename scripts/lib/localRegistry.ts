@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { CatalogService } from "../../environments/catalog";
 
 export interface LocalRegistryOptions {
   /** Listen on this port of 127.0.0.1. @default a free port */
@@ -107,6 +108,16 @@ export class LocalRegistry {
     if (response.status !== 201)
       throw new Error(`pushing ${repository}:${tag}: HTTP ${response.status} ${await response.text()}`);
     return response.headers.get("docker-content-digest") ?? sha256(Buffer.from(manifest));
+  }
+
+  /**
+   * Pushes `<image>:<tag>` for every app service; the content names service and `build`, so pushing the same build
+   * again gives the same digests and a new build gives new ones.
+   */
+  async pushApps(services: readonly CatalogService[], tag: string, build: string): Promise<void> {
+    for (const service of services.filter((s) => s.kind === "app")) {
+      await this.push(service.image, tag, `${service.name} ${tag} ${build}`);
+    }
   }
 
   private async uploadBlob(repository: string, blob: Buffer): Promise<void> {

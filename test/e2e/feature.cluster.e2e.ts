@@ -7,18 +7,22 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { openStack } from "../../automation/stack";
 import { parseCatalog } from "../../environments/catalog";
 import { LocalRegistry } from "../../scripts/lib/localRegistry";
-import { Engine, filesContaining, privateEngine, remainingStacks, stackLocks } from "./support/engine";
+import { abandon, Engine, filesContaining, privateEngine, remainingStacks, stackLocks } from "./support/engine";
 import { LocalCluster, startLocalCluster } from "./support/localCluster";
 
 const STACK = "verbu-9002";
 const CATALOG = parseCatalog(fs.readFileSync("environments/catalog.yaml", "utf8"), "catalog.yaml");
-const APPS = CATALOG.filter((s) => s.kind === "app");
 
 interface DeploymentList {
   items: {
     metadata: { name: string; generation: number };
     spec: { template: { spec: { containers: { image: string }[] } } };
-    status: { observedGeneration?: number; updatedReplicas?: number; availableReplicas?: number; conditions?: { type: string; status: string }[] };
+    status: {
+      observedGeneration?: number;
+      updatedReplicas?: number;
+      availableReplicas?: number;
+      conditions?: { type: string; status: string }[];
+    };
   }[];
 }
 
@@ -41,7 +45,7 @@ describe("feature stack, real engine, local control plane", function () {
     cluster = await startLocalCluster();
     engine = await privateEngine("cluster");
     registry = await LocalRegistry.start();
-    for (const app of APPS) await registry.push(app.image, "master_latest", `${app.name} master build 1`);
+    await registry.pushApps(CATALOG, "master_latest", "build 1");
     await registry.push("bu/wallet", "VERBU-9002_latest", "wallet branch build 1");
     const kubeconfig = fs.readFileSync(cluster.kubeconfigPath, "utf8");
     clientKey = /client-key-data: (\S+)/.exec(kubeconfig)?.[1] ?? "";
@@ -58,12 +62,8 @@ describe("feature stack, real engine, local control plane", function () {
   });
 
   after(async () => {
-    if (stack && remainingStacks(engine).length > 0) {
-      await stack.destroy().catch(() => undefined);
-      await stack.workspace.removeStack(STACK).catch(() => undefined);
-    }
+    await abandon(engine, stack);
     await registry?.stop();
-    engine?.dispose();
   });
 
   it("preview plans the environment; up creates it and every Deployment becomes Available", async () => {
@@ -74,12 +74,25 @@ describe("feature stack, real engine, local control plane", function () {
     const deployments = await cluster.kubectlJson<DeploymentList>("-n", STACK, "get", "deployments");
     expect(deployments.items).to.have.length(69);
     expect(available(deployments)).to.have.length(69);
-    const mongo = await cluster.kubectlJson<{ status: { readyReplicas?: number } }>("-n", STACK, "get", "statefulset", "mongodb");
+    const mongo = await cluster.kubectlJson<{ status: { readyReplicas?: number } }>(
+      "-n",
+      STACK,
+      "get",
+      "statefulset",
+      "mongodb",
+    );
     expect(mongo.status.readyReplicas).to.equal(1);
     const services = await cluster.kubectlJson<{ items: unknown[] }>("-n", STACK, "get", "services");
     expect(services.items).to.have.length(70);
-    const namespace = await cluster.kubectlJson<{ metadata: { labels: Record<string, string> } }>("get", "namespace", STACK);
-    expect(namespace.metadata.labels).to.include({ "qa-k8s/ticket": "VERBU-9002", "app.kubernetes.io/managed-by": "qa-k8s" });
+    const namespace = await cluster.kubectlJson<{ metadata: { labels: Record<string, string> } }>(
+      "get",
+      "namespace",
+      STACK,
+    );
+    expect(namespace.metadata.labels).to.include({
+      "qa-k8s/ticket": "VERBU-9002",
+      "app.kubernetes.io/managed-by": "qa-k8s",
+    });
   });
 
   it("a no-op up and a refresh change nothing", async () => {
@@ -96,7 +109,9 @@ describe("feature stack, real engine, local control plane", function () {
     const up = await stack.up({ onOutput });
     expect(up.summary.resourceChanges?.update).to.equal(1);
     expect(Object.keys(up.summary.resourceChanges ?? {}).sort()).to.deep.equal(["same", "update"]);
-    const auth = (await cluster.kubectlJson<DeploymentList>("-n", STACK, "get", "deployments")).items.find((d) => d.metadata.name === "auth")!;
+    const auth = (await cluster.kubectlJson<DeploymentList>("-n", STACK, "get", "deployments")).items.find(
+      (d) => d.metadata.name === "auth",
+    )!;
     expect(auth.spec.template.spec.containers[0].image).to.equal(`${registry.address}/bu/auth:master_latest@${pushed}`);
     expect(auth.metadata.generation).to.equal(2);
     expect(auth.status.observedGeneration).to.equal(2);

@@ -10,11 +10,10 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { openStack } from "../../automation/stack";
 import { parseCatalog } from "../../environments/catalog";
 import { LocalRegistry } from "../../scripts/lib/localRegistry";
-import { Engine, filesContaining, privateEngine, remainingStacks, stackLocks } from "./support/engine";
+import { abandon, Engine, filesContaining, privateEngine, remainingStacks, stackLocks } from "./support/engine";
 
 const STACK = "verbu-9001";
 const CATALOG = parseCatalog(fs.readFileSync("environments/catalog.yaml", "utf8"), "catalog.yaml");
-const APPS = CATALOG.filter((s) => s.kind === "app");
 const REGISTRY_PASSWORD = "render-test-registry-password";
 
 /** sha256 of every rendered file, by path relative to the render directory. */
@@ -48,7 +47,7 @@ describe("feature stack, real engine, render mode", function () {
   before(async () => {
     engine = await privateEngine("render");
     registry = await LocalRegistry.start();
-    for (const app of APPS) await registry.push(app.image, "master_latest", `${app.name} master build 1`);
+    await registry.pushApps(CATALOG, "master_latest", "build 1");
     await registry.push("bu/auth", "VERBU-9001_latest", "auth branch build 1");
     renderDir = fs.mkdtempSync(path.join(os.tmpdir(), "qa-k8s-rendered-"));
     stack = await openStack({
@@ -66,11 +65,7 @@ describe("feature stack, real engine, render mode", function () {
 
   after(async () => {
     await registry?.stop();
-    if (stack && remainingStacks(engine).length > 0) {
-      await stack.destroy().catch(() => undefined);
-      await stack.workspace.removeStack(STACK).catch(() => undefined);
-    }
-    engine?.dispose();
+    await abandon(engine, stack);
     if (renderDir) fs.rmSync(renderDir, { recursive: true, force: true });
   });
 

@@ -1,34 +1,21 @@
 // The registry client against a real registry (Debian's docker-registry on 127.0.0.1): detection of feature tags,
 // digest resolution, re-pushes, missing repositories, authentication and a registry that is down.
 import { expect } from "chai";
-import type { CatalogService } from "../../environments/catalog";
+import { appService as app, failure } from "../support/fixtures";
 import { resolveImages } from "../../environments/images";
 import { RegistryClient, RegistryError } from "../../environments/registry";
 import { freePort, LocalRegistry } from "../../scripts/lib/localRegistry";
 import { TokenServer } from "./support/tokenServer";
 
-function app(name: string): CatalogService {
+function digestPlan(registry: RegistryClient) {
   return {
-    name,
-    kind: "app",
-    image: `bu/${name}`,
-    port: 3000,
-    extraPorts: [],
-    replicas: 1,
-    resources: { requests: { cpu: "5m", memory: "64Mi" }, limits: { cpu: "250m", memory: "256Mi" } },
-    env: {},
-    requiresNsq: false,
-    ingress: [],
+    registry,
+    featureTag: "VERBU-6202_latest",
+    baselineTag: "master_latest",
+    rollout: "digest" as const,
+    infraImages: {},
+    timeoutMs: 10_000,
   };
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a failure");
 }
 
 describe("registry client against a real registry", function () {
@@ -59,14 +46,7 @@ describe("registry client against a real registry", function () {
   it("detects which services were built on the branch and pins their digests", async () => {
     const authFeature = await registry.push("bu/auth", "VERBU-6202_latest", "auth on the branch");
     const wallet = await client.digestOf("bu/wallet", "master_latest");
-    const images = await resolveImages([app("auth"), app("wallet")], {
-      registry: client,
-      featureTag: "VERBU-6202_latest",
-      baselineTag: "master_latest",
-      rollout: "digest",
-      infraImages: {},
-      timeoutMs: 10_000,
-    });
+    const images = await resolveImages([app("auth"), app("wallet")], digestPlan(client));
     expect(images.get("auth")).to.deep.include({
       builtOnBranch: true,
       reference: `${registry.address}/bu/auth:VERBU-6202_latest@${authFeature}`,
@@ -78,16 +58,7 @@ describe("registry client against a real registry", function () {
   });
 
   it("names the service and image when a repository does not exist", async () => {
-    const error = await failure(
-      resolveImages([app("ghost")], {
-        registry: client,
-        featureTag: "VERBU-6202_latest",
-        baselineTag: "master_latest",
-        rollout: "digest",
-        infraImages: {},
-        timeoutMs: 10_000,
-      }),
-    );
+    const error = await failure(resolveImages([app("ghost")], digestPlan(client)));
     expect(error.message).to.equal(
       `service "ghost": registry ${registry.address} has no image bu/ghost:master_latest; every service needs a baseline image (qa-k8s:baselineTag) unless built on the branch`,
     );

@@ -3,6 +3,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { Stack } from "@pulumi/pulumi/automation";
 import { pulumiEnv } from "./toolchain";
 
 export interface Engine {
@@ -25,7 +26,10 @@ export async function privateEngine(label: string): Promise<Engine> {
 
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
 }
 
 /** Lock files the file backend holds for running (or crashed) updates. */
@@ -41,4 +45,13 @@ export function filesContaining(engine: Engine, text: string): string[] {
 /** Stacks the backend still knows of. */
 export function remainingStacks(engine: Engine): string[] {
   return filesUnder(path.join(engine.backendDir, ".pulumi", "stacks")).filter((f) => /\.json(\.gz)?$/.test(f));
+}
+
+/** After a failed test: destroy and remove the stack if it still exists, then drop the backend. */
+export async function abandon(engine: Engine | undefined, stack: Stack | undefined): Promise<void> {
+  if (engine && stack && remainingStacks(engine).length > 0) {
+    await stack.destroy().catch(() => undefined);
+    await stack.workspace.removeStack(stack.name).catch(() => undefined);
+  }
+  engine?.dispose();
 }

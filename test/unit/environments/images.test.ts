@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import type { CatalogService } from "../../../environments/catalog";
+import { appService as app, failure } from "../../support/fixtures";
 import { ImagePlan, resolveImages } from "../../../environments/images";
 import { ImageRegistry, RegistryError } from "../../../environments/registry";
 import { MemoryRegistry } from "../support/memoryRegistry";
@@ -7,21 +7,6 @@ import { MemoryRegistry } from "../support/memoryRegistry";
 const D1 = "sha256:" + "1".repeat(64);
 const D2 = "sha256:" + "2".repeat(64);
 const D3 = "sha256:" + "3".repeat(64);
-
-function app(name: string): CatalogService {
-  return {
-    name,
-    kind: "app",
-    image: `bu/${name}`,
-    port: 3000,
-    extraPorts: [],
-    replicas: 1,
-    resources: { requests: { cpu: "5m", memory: "64Mi" }, limits: { cpu: "250m", memory: "256Mi" } },
-    env: {},
-    requiresNsq: false,
-    ingress: [],
-  };
-}
 
 const SERVICES = [app("auth"), app("wallet"), { ...app("nsqd"), kind: "infra" as const, image: "${nsqImage}" }];
 
@@ -42,15 +27,6 @@ function registry() {
     .set("bu/auth", "master_latest", D1)
     .set("bu/wallet", "master_latest", D2)
     .set("bu/auth", "VERBU-6202_latest", D3);
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a failure");
 }
 
 describe("image selection", () => {
