@@ -63,16 +63,26 @@ export default async function environmentProgram(deps: EnvironmentDependencies =
       username: settings.registry.username,
       password: registryPassword && (await unsecret(registryPassword)),
     });
-  const provider = clusterProvider(settings, config.getSecret("kubeconfig"));
-  return deployEnvironment(settings, catalogText, registry, provider, registryPassword, deps.now ?? (() => new Date()));
+  const kubeconfig = config.getSecret("kubeconfig");
+  return deployEnvironment(
+    settings,
+    catalogText,
+    registry,
+    () => clusterProvider(settings, kubeconfig),
+    registryPassword,
+    deps.now ?? (() => new Date()),
+  );
 }
 
-/** Everything after config: validation, image resolution and the resources. Exported for tests under mocks. */
+/**
+ * Everything after config: validation, image resolution, then the resources. The provider (and the StackReference
+ * behind it) is made only once every check has passed, so bad input creates nothing. Exported for tests and bench.
+ */
 export async function deployEnvironment(
   settings: EnvironmentConfig,
   catalogText: string,
   registry: ImageRegistry,
-  provider: k8s.Provider,
+  makeProvider: () => k8s.Provider,
   registryPassword: pulumi.Output<string> | undefined,
   now: () => Date,
 ): Promise<EnvironmentOutputs> {
@@ -120,7 +130,7 @@ export async function deployEnvironment(
             }
           : undefined,
     },
-    { provider },
+    { provider: makeProvider() },
   );
   return {
     namespace: serviceSet.namespace,

@@ -30,8 +30,14 @@ async function evaluateOnce(text: string): Promise<{ ms: number; resources: numb
   const { deployEnvironment } = await import("../../environments/index");
   const settings = validateEnvironmentConfig({ registry: registry.address, catalog: "bench" });
   const started = process.hrtime.bigint();
-  const provider = new k8s.Provider("kubernetes", { kubeconfig: "{}" });
-  await deployEnvironment(settings, text, registry, provider, undefined, () => new Date());
+  await deployEnvironment(
+    settings,
+    text,
+    registry,
+    () => new k8s.Provider("kubernetes", { kubeconfig: "{}" }),
+    undefined,
+    () => new Date(),
+  );
   await settle();
   return { ms: Number(process.hrtime.bigint() - started) / 1e6, resources: resources.length };
 }

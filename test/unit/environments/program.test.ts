@@ -13,6 +13,7 @@ import {
   unwrapSecrets,
 } from "../support/mocks";
 import { MemoryRegistry } from "../support/memoryRegistry";
+import { failure } from "../../support/fixtures";
 
 const CATALOG = parseCatalog(fs.readFileSync("environments/catalog.yaml", "utf8"), "environments/catalog.yaml");
 const APPS = CATALOG.filter((s) => s.kind === "app");
@@ -200,6 +201,16 @@ describe("feature environment program (mocks)", () => {
     });
   });
 
+  it("creates nothing when the registry lacks an image", async () => {
+    const resources = installMocks("verbu-6202");
+    setConfig({ registry: REGISTRY });
+    const program: Program = await import("../../../environments/index");
+    const error = await failure(program.default({ registry: new MemoryRegistry(new Map(), REGISTRY) }));
+    await settle();
+    expect(error.message).to.match(/^\d+ services could not be resolved:/);
+    expect(resources).to.deep.equal([]);
+  });
+
   it("refuses a feature service the catalog does not have, before creating anything", async () => {
     const resources = installMocks("verbu-6202");
     setConfig({ registry: REGISTRY, featureServices: ["autth"], rollout: "restart" });
@@ -210,6 +221,6 @@ describe("feature environment program (mocks)", () => {
     expect(error?.message).to.equal(
       'qa-k8s:featureServices: "autth" is not an app service of environments/catalog.yaml; use the catalog\'s service names (infra services always use their configured image)',
     );
-    expect(resources.filter((r) => r.type.startsWith("kubernetes:"))).to.deep.equal([]);
+    expect(resources, "not even the provider or the StackReference").to.deep.equal([]);
   });
 });
