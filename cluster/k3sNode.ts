@@ -1,0 +1,145 @@
+// One machine of the cluster as resources. Each remote command has one job, so that Pulumi's create / update / delete
+// of that resource is exactly the lifecycle step it stands for:
+//
+//   membership (first server)  create: make room for the node to (re)join   delete: remove its Node object
+//   install    (the host)      create: run the K3s installer               delete: run the K3s uninstaller
+//   upgrade    (the host)      update: re-run the installer with the new version / flags / secrets (never a rebuild)
+//   drain      (first server)  delete: cordon + drain, before the uninstall
+//   labels     (first server)  create/update: reconcile node labels and taints
+//
+// Dependencies order deletion drain -> install -> membership: pods leave first, then K3s, then the Node object.
+import * as pulumi from "@pulumi/pulumi";
+import { remote, types } from "@pulumi/command";
+import { PlannedNode } from "./config";
+
+/** The commands of one node, built by the pure builders in scripts.ts / clusterScripts.ts. */
+export interface NodeCommands {
+  readonly install: string;
+  readonly upgrade: string;
+  readonly uninstall: string;
+  readonly labels: string;
+  /** Cluster-side steps; unset for the first server, which is never removed. */
+  readonly admit?: string;
+  readonly forget?: string;
+  readonly drain?: string;
+  /** Only for `gone: true` nodes. */
+  readonly markGone?: string;
+}
+
+export interface K3sNodeArgs {
+  /** The node as configured. */
+  readonly node: PlannedNode;
+  /** Its commands. */
+  readonly commands: NodeCommands;
+  /** SSH connection to the node's host (private key as a secret, host key pinned). */
+  readonly connection: pulumi.Input<types.input.remote.ConnectionArgs>;
+  /** SSH connection to the first server, where cluster-side steps run with `k3s kubectl`. */
+  readonly clusterConnection: pulumi.Input<types.input.remote.ConnectionArgs>;
+  /** Secret stdin of the installer steps (token, registries.yaml). */
+  readonly installSecrets: pulumi.Input<string>;
+  /**
+   * Resources the install waits for (the first server; for a joining server, the server before it).
+   * @default none: the install starts at once (the first server).
+   */
+  readonly installAfter?: pulumi.Resource[];
+  /**
+   * Resources the upgrade waits for, which serialises upgrades: each server after the previous one, agents after all
+   * servers and in batches.
+   * @default none: the upgrade waits only for this node's install.
+   */
+  readonly upgradeAfter?: pulumi.Resource[];
+  /**
+   * Resources cluster-side steps wait for (the first server's install).
+   * @default none: only for the first server, whose cluster-side steps wait for its own install.
+   */
+  readonly clusterAfter?: pulumi.Resource[];
+}
+
+/** The component of one K3s server or agent. */
+export class K3sNode extends pulumi.ComponentResource {
+  /** The resource that installs K3s on the host (its create runs the installer). */
+  readonly install: pulumi.Resource;
+  /** The resource whose update re-runs the installer; undefined for a gone node. */
+  readonly upgrade?: pulumi.Resource;
+
+  constructor(name: string, args: K3sNodeArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("qa-k8s:cluster:K3sNode", name, {}, opts);
+    const { node, commands } = args;
+    const clusterAfter = args.clusterAfter ?? [];
+    const common = { addPreviousOutputInEnv: false };
+
+    if (node.gone) {
+      // The machine is dead: any command against it would fail after the dial timeout. The install record is renamed
+      // (alias) to one without commands — an update that contacts nothing — so it later leaves the state without a
+      // delete command, and a host that comes back gets a fresh install under the usual name.
+      this.install = new remote.Command(
+        `${name}-host-gone`,
+        { ...common, connection: args.connection },
+        { parent: this, aliases: [{ name: `${name}-install` }] },
+      );
+      new remote.Command(
+        `${name}-mark-gone`,
+        { ...common, connection: args.clusterConnection, create: commands.markGone },
+        { parent: this, dependsOn: clusterAfter },
+      );
+      this.registerOutputs({ install: this.install });
+      return;
+    }
+
+    const membership =
+      commands.admit !== undefined
+        ? new remote.Command(
+            `${name}-membership`,
+            // `update` is a no-op on purpose: without it a changed connection would re-run the admit step.
+            {
+              ...common,
+              connection: args.clusterConnection,
+              create: commands.admit,
+              update: "true",
+              delete: commands.forget,
+            },
+            { parent: this, dependsOn: clusterAfter },
+          )
+        : undefined;
+
+    this.install = new remote.Command(
+      `${name}-install`,
+      {
+        ...common,
+        connection: args.connection,
+        create: commands.install,
+        // Version, flag and secret changes are the upgrade step's job; they must not re-run the first install.
+        update: "true",
+        delete: commands.uninstall,
+        stdin: args.installSecrets,
+      },
+      {
+        parent: this,
+        dependsOn: [...(membership ? [membership] : []), ...(args.installAfter ?? [])],
+        ignoreChanges: ["create", "stdin"],
+      },
+    );
+
+    this.upgrade = new remote.Command(
+      `${name}-upgrade`,
+      { ...common, connection: args.connection, update: commands.upgrade, stdin: args.installSecrets },
+      { parent: this, dependsOn: [this.install, ...(args.upgradeAfter ?? [])] },
+    );
+
+    if (commands.drain !== undefined) {
+      new remote.Command(
+        `${name}-drain`,
+        { ...common, connection: args.clusterConnection, delete: commands.drain },
+        { parent: this, dependsOn: [this.install] },
+      );
+    }
+
+    new remote.Command(
+      `${name}-labels`,
+      { ...common, connection: args.clusterConnection, create: commands.labels },
+      { parent: this, dependsOn: [this.install, ...clusterAfter] },
+    );
+
+    this.registerOutputs({ install: this.install, upgrade: this.upgrade });
+  }
+}

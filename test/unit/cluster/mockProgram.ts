@@ -1,0 +1,198 @@
+// Runs the cluster program under Pulumi mocks and records what it registers: inputs as the engine would receive them
+// (secrets still wrapped), plus the resource options the mocks API does not show (dependencies, ignoreChanges, ...),
+// read from the registration requests.
+import * as pulumi from "@pulumi/pulumi";
+import { asRaw, SECRET_KEYS } from "./fixtures";
+
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+export const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface Registration {
+  type: string;
+  name: string;
+  urn: string;
+  inputs: Record<string, unknown>;
+  dependencies: string[];
+  ignoreChanges: string[];
+  additionalSecretOutputs: string[];
+  replaceOnChanges: string[];
+  aliasNames: string[];
+  deleteBeforeReplace: boolean;
+  retainOnDelete: boolean;
+  provider: string;
+}
+
+export interface ProgramRun {
+  /** By resource name. */
+  regs: Map<string, Registration>;
+  outputs: Record<string, unknown>;
+  /** Errors the program raised asynchronously (inside Output callbacks). */
+  errors: unknown[];
+  /** Pulumi promises still pending once registrations settled (0 for a program that completes). */
+  leaks: number;
+}
+
+export interface RunOptions {
+  secretKeys?: string[];
+  /** stdout returned by the mock for a command resource (e.g. the kubeconfig reader). */
+  stdoutFor?: (name: string, inputs: Record<string, unknown>) => string | undefined;
+}
+
+/** What Rancher would return for the imported cluster; the URL embeds the registration token. */
+export const RANCHER_MANIFEST_URL = "https://rancher.example.test/v3/import/regtoken-secret-456_c-abc12.yaml";
+
+export const FAKE_KUBECONFIG = `apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: Q0EK
+    server: https://127.0.0.1:6443
+  name: default
+contexts:
+- context:
+    cluster: default
+    user: default
+  name: default
+current-context: default
+kind: Config
+users:
+- name: default
+  user:
+    client-certificate-data: Q0VSVAo=
+    client-key-data: S0VZCg==
+`;
+
+const isSecretWrapped = (v: unknown): v is { value: unknown } =>
+  typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] === SECRET_VALUE;
+
+/** Unwraps secrets, for assertions on values. */
+export function reveal(value: unknown): unknown {
+  if (isSecretWrapped(value)) return reveal(value.value);
+  if (Array.isArray(value)) return value.map(reveal);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(v)]));
+  }
+  return value;
+}
+
+export function isSecret(value: unknown): boolean {
+  return isSecretWrapped(value);
+}
+
+/** Every string reachable in a value WITHOUT passing through a secret, with its path. */
+export function plainStrings(value: unknown, path = ""): [string, string][] {
+  if (isSecretWrapped(value)) return [];
+  if (typeof value === "string") return [[path, value]];
+  if (Array.isArray(value)) return value.flatMap((v, i) => plainStrings(v, `${path}[${i}]`));
+  if (typeof value === "object" && value !== null) {
+    return Object.entries(value).flatMap(([k, v]) => plainStrings(v, path ? `${path}.${k}` : k));
+  }
+  return [];
+}
+
+async function settle(regs: Map<string, Registration>): Promise<void> {
+  let last = -1;
+  for (let stable = 0; stable < 5;) {
+    await new Promise((r) => setTimeout(r, 20));
+    if (regs.size === last) stable++;
+    else {
+      stable = 0;
+      last = regs.size;
+    }
+  }
+}
+
+/** Output values resolve only if known; secrets are unwrapped. */
+export function valueOf<T>(output: pulumi.Output<T> | T): Promise<T> {
+  if (!pulumi.Output.isInstance(output)) return Promise.resolve(output as T);
+  return new Promise((resolve) => (output as pulumi.Output<T>).apply((v) => resolve(v)));
+}
+
+export async function runProgram(config: Record<string, unknown>, options: RunOptions = {}): Promise<ProgramRun> {
+  const secretKeys = options.secretKeys ?? SECRET_KEYS;
+  const raw = asRaw(config);
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(raw).map(([k, v]) => [`qa-k8s:${k}`, v])),
+    secretKeys.filter((k) => k in raw).map((k) => `qa-k8s:${k}`),
+  );
+  const regs = new Map<string, Registration>();
+  const inputsByName = new Map<string, Record<string, unknown>>();
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        inputsByName.set(args.name, args.inputs);
+        const stdout =
+          options.stdoutFor?.(args.name, args.inputs) ?? (args.name.endsWith("-kubeconfig") ? FAKE_KUBECONFIG : "");
+        if (args.type === "rancher2:index/cluster:Cluster") {
+          const clusterRegistrationToken = {
+            manifestUrl: RANCHER_MANIFEST_URL,
+            token: "regtoken-secret-456",
+            command: "kubectl apply -f ...",
+          };
+          return { id: "c-abc12", state: { ...args.inputs, clusterRegistrationToken } };
+        }
+        const state = args.type.startsWith("command:") ? { ...args.inputs, stdout, stderr: "" } : args.inputs;
+        return { id: `${args.name}-id`, state };
+      },
+      call: (args) => args.inputs,
+    },
+    "qa-k8s",
+    "qa",
+    false,
+  );
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
+  const register = monitor.registerResource.bind(monitor);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  monitor.registerResource = (req: any, callback: (err: unknown, res: any) => void) =>
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    register(req, (err: unknown, res: any) => {
+      if (!err && res) {
+        const name: string = req.getName();
+        regs.set(name, {
+          type: req.getType(),
+          name,
+          urn: res.getUrn(),
+          inputs: inputsByName.get(name) ?? {},
+          dependencies: req.getDependenciesList(),
+          ignoreChanges: req.getIgnorechangesList(),
+          additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+          replaceOnChanges: req.getReplaceonchangesList(),
+          // eslint-disable-next-line @typescript-eslint/no-explicit-any
+          aliasNames: req.getAliasesList().map((a: any) => a.getSpec()?.getName() ?? ""),
+          deleteBeforeReplace: req.getDeletebeforereplace(),
+          retainOnDelete: req.getRetainondelete(),
+          provider: req.getProvider(),
+        });
+      }
+      callback(err, res);
+    });
+
+  const errors: unknown[] = [];
+  const onRejection = (reason: unknown) => errors.push(reason);
+  const mochaListeners = process.listeners("unhandledRejection");
+  process.removeAllListeners("unhandledRejection");
+  process.on("unhandledRejection", onRejection);
+  try {
+    const { default: cluster } = await import("../../../cluster");
+    const outputs = cluster() as unknown as Record<string, unknown>;
+    await settle(regs);
+    // Taken (and reset) here so one run's leftovers are neither blamed on the next nor reported at process exit.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const [leaked] = require("@pulumi/pulumi/runtime/debuggable").leakedPromises();
+    return { regs, outputs, errors, leaks: leaked.size };
+  } finally {
+    process.removeListener("unhandledRejection", onRejection);
+    for (const l of mochaListeners) process.on("unhandledRejection", l);
+  }
+}
+
+/** Registrations of one resource type, e.g. "command:remote:Command". */
+export function ofType(run: ProgramRun, type: string): Registration[] {
+  return [...run.regs.values()].filter((r) => r.type === type);
+}
+
+export function reg(run: ProgramRun, name: string): Registration {
+  const r = run.regs.get(name);
+  if (!r) throw new Error(`no resource named ${name}; registered: ${[...run.regs.keys()].join(", ")}`);
+  return r;
+}
