@@ -4,9 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 const CLUSTER_STACK = "qa";
 
-export = async () => {
-  if (pulumi.getStack() === CLUSTER_STACK) {
-    throw new Error(`stack "${CLUSTER_STACK}" (the K3s cluster) is not implemented yet; feature stacks work`);
-  }
-  return (await import("./environments")).default();
-};
+export = async () =>
+  pulumi.getStack() === CLUSTER_STACK
+    ? (await import("./cluster")).default()
+    : (await import("./environments")).default();
