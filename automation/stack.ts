@@ -1,6 +1,6 @@
 // Opening a stack of this project through the Automation API, with its config, the same way for CI, `npm start` and the
 // end-to-end tests. The engine's environment (offline toolchain, backend, passphrase) comes from the caller.
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import * as path from "node:path";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -23,7 +23,7 @@ export interface OpenStackOptions {
 export async function openStack(options: OpenStackOptions): Promise<Stack> {
   const stack = await LocalWorkspace.createOrSelectStack(
     { stackName: options.stackName, workDir: options.workDir ?? PROJECT_DIR },
-    { envVars: options.envVars },
+    { envVars: options.envVars, pulumiCommand: await pulumiCommand(options.envVars) },
   );
   if (options.config) {
     const entries = Object.fromEntries(
@@ -35,6 +35,16 @@ export async function openStack(options: OpenStackOptions): Promise<Stack> {
     await stack.setAllConfig(entries);
   }
   return stack;
+}
+
+/**
+ * The CLI to drive: QA_PULUMI_BIN (set by scripts/toolchain, `<root>/bin/pulumi`) when given, else `pulumi` on the
+ * PATH. The Automation API looks the CLI up on this process's PATH, not on the PATH handed to the engine.
+ */
+async function pulumiCommand(envVars: Record<string, string>): Promise<PulumiCommand | undefined> {
+  const binary = envVars.QA_PULUMI_BIN;
+  if (!binary) return undefined;
+  return PulumiCommand.get({ root: path.dirname(path.dirname(binary)) });
 }
 
 /** Destroys the stack's resources and removes the stack with its Pulumi.<stack>.yaml. */

@@ -91,7 +91,7 @@ export function validateEnvironmentConfig(raw: RawEnvironmentConfig): Environmen
   const timeoutSeconds = raw.registryTimeoutSeconds ?? d.registryTimeoutSeconds;
   c.check(
     Number.isInteger(timeoutSeconds) && timeoutSeconds >= 1 && timeoutSeconds <= 600,
-    `qa-k8s:registry.timeoutSeconds ${timeoutSeconds} is out of range 1–600`,
+    `qa-k8s:registryTimeoutSeconds ${timeoutSeconds} is out of range 1–600`,
   );
   const rollout = raw.rollout ?? d.rollout;
   c.check(
@@ -150,7 +150,8 @@ export function validateEnvironmentConfig(raw: RawEnvironmentConfig): Environmen
 }
 
 function parseFeatureServices(value: unknown, c: ConfigProblems): string[] | undefined {
-  if (value === undefined) return undefined;
+  // Empty is Pulumi.yaml's default: detect from the registry.
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) return undefined;
   if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) {
     c.check(
       false,

@@ -49,7 +49,7 @@ export async function resolveImages(
       throw new RegistryError(
         `resolving images in registry ${plan.registry.address} timed out after ${plan.timeoutMs / 1000}s ` +
           `(${resolved.size} of ${services.length} services done); check that the registry answers, or raise ` +
-          `qa-k8s:registry.timeoutSeconds`,
+          `qa-k8s:registryTimeoutSeconds`,
       );
     }
     const messages = failures.map((f) => (f instanceof Error ? f.message : String(f)));

@@ -12,6 +12,7 @@ import { resolveImages } from "./images";
 import { ImageRegistry, RegistryClient } from "./registry";
 import { serviceSpecs } from "./services";
 
+const NAMESPACE = "qa-k8s";
 // Paths in config (catalog, renderTo) are relative to the project, wherever the engine starts the program from.
 const PROJECT_ROOT = path.resolve(__dirname, "..");
 
@@ -32,28 +33,31 @@ export interface EnvironmentDependencies {
 }
 
 export default async function environmentProgram(deps: EnvironmentDependencies = {}): Promise<EnvironmentOutputs> {
-  const config = new pulumi.Config("qa-k8s");
+  const config = new pulumi.Config(NAMESPACE);
+  // Pulumi.yaml declares optional keys with "" (or []) defaults, because the engine requires declared keys that have none.
+  const get = (key: string) => config.get(key) || undefined;
   const settings = validateEnvironmentConfig({
     domain: config.get("domain"),
     registry: config.get("registry"),
-    registryInsecure: config.getBoolean("registry.insecure"),
-    registryUsername: config.get("registry.username"),
-    registryTimeoutSeconds: config.getNumber("registry.timeoutSeconds"),
+    registryInsecure: config.getBoolean("registryInsecure"),
+    registryUsername: get("registryUsername"),
+    registryTimeoutSeconds: config.getNumber("registryTimeoutSeconds"),
     catalog: config.get("catalog"),
-    ticket: config.get("ticket"),
+    ticket: get("ticket"),
     featureTag: config.get("featureTag"),
     baselineTag: config.get("baselineTag"),
     featureServices: config.getObject<unknown>("featureServices"),
     rollout: config.get("rollout"),
-    deploymentId: config.get("deploymentId"),
+    deploymentId: get("deploymentId"),
     clusterStack: config.get("clusterStack"),
-    renderTo: config.get("renderTo"),
-    tlsSecretName: config.get("tls.secretName"),
-    nsqImage: config.get("nsq.image"),
+    renderTo: get("renderTo"),
+    tlsSecretName: dottedKey(config, "tls.secretName"),
+    nsqImage: dottedKey(config, "nsq.image"),
     waitImage: config.get("waitImage"),
     storageClass: config.get("storageClass"),
   });
-  const registryPassword = config.getSecret("registry.password");
+  const registryPassword = await encryptedSecret(config, "registryPassword");
+  const kubeconfig = await encryptedSecret(config, "kubeconfig");
   const catalogText = readCatalog(settings.catalogPath);
   const registry =
     deps.registry ??
@@ -63,7 +67,6 @@ export default async function environmentProgram(deps: EnvironmentDependencies =
       username: settings.registry.username,
       password: registryPassword && (await unsecret(registryPassword)),
     });
-  const kubeconfig = config.getSecret("kubeconfig");
   return deployEnvironment(
     settings,
     catalogText,
@@ -163,6 +166,41 @@ function clusterProvider(settings: EnvironmentConfig, kubeconfig: pulumi.Output<
   const source =
     kubeconfig ?? new pulumi.StackReference("cluster", { name: settings.clusterStack }).requireOutput("kubeconfig");
   return new k8s.Provider("kubernetes", { kubeconfig: pulumi.secret(source) as pulumi.Output<string> });
+}
+
+/**
+ * A dotted key as the engine delivers it: the flat key that a plain `pulumi config set tls.secretName x` writes, else
+ * the field of the object that `--path` and Pulumi.yaml's defaults produce.
+ */
+function dottedKey(config: pulumi.Config, key: string): string | undefined {
+  const flat = config.get(key);
+  if (flat !== undefined) return flat;
+  const [head, ...path] = key.split(".");
+  let value: unknown = config.getObject<unknown>(head);
+  for (const field of path) value = (value as Record<string, unknown> | undefined)?.[field];
+  return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * A secret config value, or undefined when unset or empty. A value stored in plain text is refused: it would sit
+ * unencrypted in Pulumi.<stack>.yaml, and Pulumi.yaml cannot enforce `secret: true` on a key that has a default.
+ */
+async function encryptedSecret(config: pulumi.Config, key: string): Promise<pulumi.Output<string> | undefined> {
+  const value = config.getSecret(key);
+  if (!value || (await unsecret(value)) === "") return undefined;
+  if (!isConfigSecret(`${NAMESPACE}:${key}`)) {
+    throw new Error(
+      `${NAMESPACE}:${key} is stored in plain text; store it encrypted: pulumi config set --secret ${key} <value> ` +
+        `(and remove the plain value from Pulumi.${pulumi.getStack()}.yaml history)`,
+    );
+  }
+  return value;
+}
+
+/** Whether a key is stored encrypted. The SDK exports this from its runtime without typing it. */
+function isConfigSecret(fullKey: string): boolean {
+  const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+  return runtime.isConfigSecret?.(fullKey) ?? true;
 }
 
 /** Plain value of a secret config Output; used only for the registry API's credentials, never in resource inputs. */

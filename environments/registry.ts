@@ -70,7 +70,7 @@ export class RegistryClient implements ImageRegistry {
       if (response.status === 401) {
         throw new RegistryError(
           `registry ${this.address} refused ${this.who()} for ${name}:${tag} (HTTP 401); ` +
-            `check qa-k8s:registry.username and qa-k8s:registry.password`,
+            `check qa-k8s:registryUsername and qa-k8s:registryPassword`,
         );
       }
     }
@@ -117,8 +117,8 @@ export class RegistryClient implements ImageRegistry {
     if (scheme === "basic") {
       if (!this.basic) {
         throw new RegistryError(
-          `registry ${this.address} requires credentials for ${name}; set qa-k8s:registry.username and ` +
-            `qa-k8s:registry.password (--secret)`,
+          `registry ${this.address} requires credentials for ${name}; set qa-k8s:registryUsername and ` +
+            `qa-k8s:registryPassword (--secret)`,
         );
       }
       return `Basic ${this.basic}`;
@@ -158,7 +158,7 @@ export class RegistryClient implements ImageRegistry {
     if (!response.ok) {
       throw new RegistryError(
         `registry ${this.address}: token service ${url.origin} refused ${this.who()} (HTTP ${response.status}); ` +
-          `check qa-k8s:registry.username and qa-k8s:registry.password`,
+          `check qa-k8s:registryUsername and qa-k8s:registryPassword`,
       );
     }
     const body = (await response.json()) as { token?: string; access_token?: string };

@@ -60,7 +60,7 @@ async function main() {
       envVars,
       config: {
         registry: { value: registry.address },
-        "registry.insecure": { value: "true" },
+        registryInsecure: { value: "true" },
         kubeconfig: { value: fs.readFileSync(kubeconfigPath, "utf8"), secret: true },
       },
     });

@@ -31,7 +31,7 @@ export class LocalRegistry {
     readonly logFile = path.join(dir, "registry.log"),
   ) {}
 
-  /** `127.0.0.1:<port>`: the address to configure as qa-k8s:registry (with registry.insecure). */
+  /** `127.0.0.1:<port>`: the address to configure as qa-k8s:registry (with registryInsecure). */
   get address(): string {
     return `127.0.0.1:${this.port}`;
   }

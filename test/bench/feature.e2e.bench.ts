@@ -37,7 +37,7 @@ async function main() {
       envVars: engine.envVars,
       config: {
         registry: { value: registry.address },
-        "registry.insecure": { value: "true" },
+        registryInsecure: { value: "true" },
         kubeconfig: { value: fs.readFileSync(cluster.kubeconfigPath, "utf8"), secret: true },
       },
     });

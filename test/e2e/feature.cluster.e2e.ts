@@ -55,7 +55,7 @@ describe("feature stack, real engine, local control plane", function () {
       envVars: engine.envVars,
       config: {
         registry: { value: registry.address },
-        "registry.insecure": { value: "true" },
+        registryInsecure: { value: "true" },
         kubeconfig: { value: kubeconfig, secret: true },
       },
     });

@@ -94,7 +94,7 @@ describe("registry client against a real registry", function () {
       const wrong = new RegistryClient({ address: secured.address, insecure: true, username: "ci", password: "wrong" });
       const error = await failure(wrong.digestOf("bu/auth", "master_latest"));
       expect(error.message).to.equal(
-        `registry ${secured.address} refused user "ci" for bu/auth:master_latest (HTTP 401); check qa-k8s:registry.username and qa-k8s:registry.password`,
+        `registry ${secured.address} refused user "ci" for bu/auth:master_latest (HTTP 401); check qa-k8s:registryUsername and qa-k8s:registryPassword`,
       );
       expect(error.message).to.not.contain("wrong");
     });
@@ -103,7 +103,7 @@ describe("registry client against a real registry", function () {
       const anonymous = new RegistryClient({ address: secured.address, insecure: true });
       const error = await failure(anonymous.digestOf("bu/auth", "master_latest"));
       expect(error.message).to.equal(
-        `registry ${secured.address} requires credentials for bu/auth; set qa-k8s:registry.username and qa-k8s:registry.password (--secret)`,
+        `registry ${secured.address} requires credentials for bu/auth; set qa-k8s:registryUsername and qa-k8s:registryPassword (--secret)`,
       );
     });
   });
@@ -142,7 +142,7 @@ describe("registry client against a real registry", function () {
       const client = new RegistryClient({ address: secured.address, insecure: true, username: "ci", password: "nope" });
       const error = await failure(client.digestOf("bu/auth", "master_latest"));
       expect(error.message).to.equal(
-        `registry ${secured.address}: token service http://127.0.0.1:${new URL(tokens.realm).port} refused user "ci" (HTTP 401); check qa-k8s:registry.username and qa-k8s:registry.password`,
+        `registry ${secured.address}: token service http://127.0.0.1:${new URL(tokens.realm).port} refused user "ci" (HTTP 401); check qa-k8s:registryUsername and qa-k8s:registryPassword`,
       );
     });
   });

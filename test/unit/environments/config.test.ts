@@ -28,6 +28,7 @@ describe("environment config", () => {
     expect(config.baselineTagPattern).to.equal("master_latest");
     expect(config.tlsSecretName).to.equal("qa-bu-ssl-certificate");
     expect(config.featureServices).to.equal(undefined);
+    expect(validateEnvironmentConfig({ featureServices: [] }).featureServices, "[] = detect").to.equal(undefined);
   });
 
   it("keeps Pulumi.yaml and the code's defaults in step", async () => {
@@ -38,7 +39,7 @@ describe("environment config", () => {
     const d = ENVIRONMENT_DEFAULTS;
     expect(declared("domain")).to.equal(d.domain);
     expect(declared("registry")).to.equal(d.registry);
-    expect(declared("registry.timeoutSeconds")).to.equal(d.registryTimeoutSeconds);
+    expect(declared("registryTimeoutSeconds")).to.equal(d.registryTimeoutSeconds);
     expect(declared("catalog")).to.equal(d.catalog);
     expect(declared("featureTag")).to.equal(d.featureTag);
     expect(declared("baselineTag")).to.equal(d.baselineTag);
@@ -48,6 +49,10 @@ describe("environment config", () => {
     expect(declared("nsq.image")).to.equal(d.nsqImage);
     expect(declared("waitImage")).to.equal(d.waitImage);
     expect(declared("storageClass")).to.equal(d.storageClass);
+    // Optional keys need a default, or the engine refuses to run a stack that does not set them.
+    for (const [key, type] of Object.entries(project.config)) {
+      expect(type, `${key} has a default`).to.have.property("default");
+    }
   });
 
   it("names the key, the value, the rule and the fix for every bad value", () => {
@@ -58,7 +63,7 @@ describe("environment config", () => {
       `qa-k8s:registry "https://nexus/docker" is not host[:port][/path]; e.g. nexus.example.test:5000/docker`,
     ]);
     expect(problemsOf({ registryTimeoutSeconds: 0 })).to.deep.equal([
-      `qa-k8s:registry.timeoutSeconds 0 is out of range 1–600`,
+      `qa-k8s:registryTimeoutSeconds 0 is out of range 1–600`,
     ]);
     expect(problemsOf({ rollout: "digests" })).to.deep.equal([
       `qa-k8s:rollout "digests" is not one of digest, restart; run: pulumi config set rollout digest`,

@@ -115,7 +115,7 @@ describe("image selection", () => {
     const tooSlow = new MemoryRegistry(new Map(), "reg.test", 10_000);
     const error = await failure(resolveImages(many, plan(tooSlow, { featureServices: [], timeoutMs: 50 })));
     expect(error.message).to.equal(
-      `resolving images in registry reg.test timed out after 0.05s (0 of 70 services done); check that the registry answers, or raise qa-k8s:registry.timeoutSeconds`,
+      `resolving images in registry reg.test timed out after 0.05s (0 of 70 services done); check that the registry answers, or raise qa-k8s:registryTimeoutSeconds`,
     );
   });
 });

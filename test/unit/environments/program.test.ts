@@ -134,8 +134,8 @@ describe("feature environment program (mocks)", () => {
   it("keeps registry credentials and the kubeconfig secret", async () => {
     const { resources } = await evaluate(
       baselineRegistry(),
-      { "registry.username": "ci", "registry.password": "s3cr3t-pass", kubeconfig: "kubeconfig-with-token" },
-      ["registry.password", "kubeconfig"],
+      { registryUsername: "ci", registryPassword: "s3cr3t-pass", kubeconfig: "kubeconfig-with-token" },
+      ["registryPassword", "kubeconfig"],
     );
     const secret = resources.find((r) => r.type === "kubernetes:core/v1:Secret")!;
     expect(secret.inputs.type).to.equal("kubernetes.io/dockerconfigjson");
@@ -199,6 +199,36 @@ describe("feature environment program (mocks)", () => {
         .template;
       expect(template.metadata.annotations).to.deep.equal({ "qa-k8s/deployment-id": "build-42" });
     });
+  });
+
+  it("refuses secrets stored in plain text, without echoing them, before creating anything", async () => {
+    const resources = installMocks("verbu-6202");
+    setConfig({ registry: REGISTRY, registryUsername: "ci", registryPassword: "plain-pass" });
+    const program: Program = await import("../../../environments/index");
+    const error = await failure(program.default({ registry: baselineRegistry() }));
+    await settle();
+    expect(error.message).to.equal(
+      "qa-k8s:registryPassword is stored in plain text; store it encrypted: pulumi config set --secret registryPassword <value> (and remove the plain value from Pulumi.verbu-6202.yaml history)",
+    );
+    expect(resources).to.deep.equal([]);
+  });
+
+  it("reads dotted keys both as the engine nests them (--path, defaults) and as flat keys", async () => {
+    const nested = await evaluate(baselineRegistry(), {
+      tls: { secretName: "nested-cert" },
+      nsq: { image: "nsq:nested" },
+    });
+    const flat = await evaluate(baselineRegistry(), { "tls.secretName": "flat-cert", tls: { secretName: "ignored" } });
+    const tlsOf = (resources: RegisteredResource[]) =>
+      (
+        byName(resources).get("kubernetes:networking.k8s.io/v1:Ingress::verbu-6202-nsqd-ingress-stripped")!.inputs
+          .spec as {
+          tls: { secretName: string }[];
+        }
+      ).tls[0].secretName;
+    expect(tlsOf(nested.resources)).to.equal("nested-cert");
+    expect((await outputValue(nested.outputs.images)).nsqd).to.equal("nsq:nested");
+    expect(tlsOf(flat.resources)).to.equal("flat-cert");
   });
 
   it("creates nothing when the registry lacks an image", async () => {
