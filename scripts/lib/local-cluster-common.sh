@@ -1,0 +1,83 @@
+# shellcheck shell=bash disable=SC2034 # variables are used by the other files
+# Shared settings for scripts/local-cluster: pinned versions, paths, ports, and
+# small output helpers. Sourced, never executed.
+
+# --- Pinned versions -------------------------------------------------------
+# Kubernetes 1.34 is what the QA clusters run; its go.mod pins the etcd 3.6
+# client, so the etcd server comes from the same 3.6 line (newest patch).
+LC_K8S_VERSION="1.34.4"
+LC_ETCD_VERSION="3.6.16"
+LC_KWOK_VERSION="0.8.0"
+
+# --- Paths -----------------------------------------------------------------
+# Binaries live outside the repo so `git clean` never throws away a 10-minute
+# build, and so several work trees share one build.
+LC_TOOLCHAIN_DIR="${QA_TOOLCHAIN_DIR:-${HOME}/.cache/qa-k8s}"
+LC_PREFIX="${LC_TOOLCHAIN_DIR}/k8s-${LC_K8S_VERSION}"
+LC_BIN="${LC_PREFIX}/bin"
+LC_STAGES_DIR="${LC_PREFIX}/kwok-stages"
+LC_SRC="${LC_PREFIX}/src"
+
+# Runtime state (data, certs, logs, pids); `stop --purge` removes all of it.
+LC_DIR="${QA_CLUSTER_DIR:-${HOME}/.cache/qa-k8s/local-cluster}"
+LC_KUBECONFIG="${LC_DIR}/kubeconfig"
+
+# --- Network ----------------------------------------------------------------
+# Everything listens on loopback only. Ports are derived from one base so a
+# second cluster (other QA_CLUSTER_DIR) only needs one variable changed.
+LC_HOST="127.0.0.1"
+LC_API_PORT="${QA_CLUSTER_PORT:-16443}"
+if ! [[ "${LC_API_PORT}" =~ ^[0-9]+$ ]] || ((LC_API_PORT < 1 || LC_API_PORT > 65530)); then
+  echo "[local-cluster] ERROR: QA_CLUSTER_PORT must be a port number below 65531 (the cluster uses it and the next four)" >&2
+  exit 2
+fi
+lc_set_ports() {
+  LC_ETCD_PORT="$((LC_API_PORT + 1))"
+  LC_ETCD_PEER_PORT="$((LC_API_PORT + 2))"
+  LC_KCM_PORT="$((LC_API_PORT + 3))"
+  LC_SCHED_PORT="$((LC_API_PORT + 4))"
+}
+lc_set_ports
+
+# --- Cluster shape -----------------------------------------------------------
+LC_WORKERS="${QA_CLUSTER_WORKERS:-5}"
+LC_PV_COUNT="${QA_CLUSTER_PVS:-40}"
+LC_PV_SIZE="${QA_CLUSTER_PV_SIZE:-10Gi}"
+
+# Built from k8s.io/kubernetes. kubectl too: the distributions' kubectl is
+# either missing or too old (Debian 12 ships 1.20), and a matching client
+# avoids version-skew warnings.
+LC_K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+
+# Order matters: start in this order, stop in reverse.
+LC_COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+
+LC_T0="${SECONDS}"
+
+lc_log() {
+  printf '[local-cluster %4ss] %s\n' "$((SECONDS - LC_T0))" "$*" >&2
+}
+
+# Extra advice printed with any error, set once a command reaches a point
+# where failing leaves something behind.
+LC_DIE_HINT=""
+
+lc_die() {
+  printf '[local-cluster] ERROR: %s\n' "$*" >&2
+  [[ -z "${LC_DIE_HINT}" ]] || printf '[local-cluster] %s\n' "${LC_DIE_HINT}" >&2
+  exit 1
+}
+
+# Serialise commands that change state: test runners may call `start` from
+# several workers at once, and two builds would overwrite each other's
+# wrapper modules. flock releases the lock when the script exits.
+lc_lock() {
+  local file="$1"
+  command -v flock >/dev/null 2>&1 || return 0
+  mkdir -p "$(dirname "${file}")"
+  exec 9>"${file}"
+  if ! flock -n 9; then
+    lc_log "waiting for another local-cluster command (lock ${file})"
+    flock 9
+  fi
+}
