@@ -157,9 +157,9 @@ export function kubeconfigScript(settings: ClusterSettings, first: PlannedNode):
 export function rancherApplyScript(settings: ClusterSettings, first: PlannedNode, insecure: boolean): string {
   const body = [
     'qa_manifest=$(mktemp "${TMPDIR:-/tmp}/qa-k8s-rancher.XXXXXX")',
+    `trap 'rm -f "$qa_manifest"' EXIT`,
     `curl -fsSL --retry 3 ${insecure ? "--insecure " : ""}-o "$qa_manifest" "$QA_MANIFEST_URL"`,
     `${KUBECTL} apply -f "$qa_manifest"`,
-    'rm -f "$qa_manifest"',
   ].join("\n");
   return wrapStep(
     { step: "rancher-register", node: first.name, runOn: first },

@@ -3,7 +3,8 @@
 //
 //   membership (first server)  create: make room for the node to (re)join   delete: remove its Node object
 //   install    (the host)      create: run the K3s installer               delete: run the K3s uninstaller
-//   upgrade    (the host)      update: re-run the installer with the new version / flags / secrets (never a rebuild)
+//   upgrade    (the host)      create: finish an install that failed before (retried installs come here)
+//                              update: re-run the installer with the new version / flags / secrets (never a rebuild)
 //   drain      (first server)  delete: cordon + drain, before the uninstall
 //   labels     (first server)  create/update: reconcile node labels and taints
 //
@@ -15,6 +16,8 @@ import { PlannedNode } from "./config";
 /** The commands of one node, built by the pure builders in scripts.ts / clusterScripts.ts. */
 export interface NodeCommands {
   readonly install: string;
+  /** The installer again, but only if no install completed on the host yet. */
+  readonly ensure: string;
   readonly upgrade: string;
   readonly uninstall: string;
   readonly labels: string;
@@ -108,7 +111,8 @@ export class K3sNode extends pulumi.ComponentResource {
         ...common,
         connection: args.connection,
         create: commands.install,
-        // Version, flag and secret changes are the upgrade step's job; they must not re-run the first install.
+        // Version, flag and secret changes are the upgrade step's job; they must not re-run the first install. A
+        // failed first install is retried through update, i.e. this no-op, and then the upgrade step's create.
         update: "true",
         delete: commands.uninstall,
         stdin: args.installSecrets,
@@ -122,7 +126,13 @@ export class K3sNode extends pulumi.ComponentResource {
 
     this.upgrade = new remote.Command(
       `${name}-upgrade`,
-      { ...common, connection: args.connection, update: commands.upgrade, stdin: args.installSecrets },
+      {
+        ...common,
+        connection: args.connection,
+        create: commands.ensure,
+        update: commands.upgrade,
+        stdin: args.installSecrets,
+      },
       { parent: this, dependsOn: [this.install, ...(args.upgradeAfter ?? [])] },
     );
 

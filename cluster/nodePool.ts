@@ -167,6 +167,7 @@ export function commandsFor(settings: ClusterSettings, node: PlannedNode, first:
   const removable = !node.first;
   return {
     install: installScript(settings, node, servers, "install"),
+    ensure: installScript(settings, node, servers, "ensure"),
     upgrade: installScript(settings, node, servers, "upgrade"),
     uninstall: uninstallScript(settings, node),
     labels: labelsScript(settings, node, first),

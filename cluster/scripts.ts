@@ -123,14 +123,23 @@ export function installEnv(
 }
 
 /**
+ * The file a successful install leaves on the host. A failed first install stays in Pulumi's state (partially
+ * created) and is retried as an update; the marker tells that retry whether the installer still has to run.
+ */
+export function installedMarker(settings: ClusterSettings, node: PlannedNode): string {
+  return `${settings.k3s.dataDir}/.qa-k8s-installed-${node.name}`;
+}
+
+/**
  * Installs K3s on a node, or re-runs the installer in place (upgrade / changed flags): same flags and token, the data
  * directory is kept. Servers refuse to start with a different token than the one their datastore was created with.
+ * `ensure` runs the installer only when no earlier install completed on the host.
  */
 export function installScript(
   settings: ClusterSettings,
   node: PlannedNode,
   servers: readonly PlannedNode[],
-  step: "install" | "upgrade",
+  step: "install" | "upgrade" | "ensure",
 ): string {
   const { k3s } = settings;
   const body: string[] = [];
@@ -164,7 +173,19 @@ export function installScript(
     );
   }
   if (node.role === "server") body.push(waitReady(node.name));
-  return wrapStep({ step, node: node.name, runOn: node }, body.join("\n"), INSTALL_SECRETS, sudoFor(settings));
+  const marker = installedMarker(settings, node);
+  body.push(`mkdir -p ${shQuote(k3s.dataDir)}`, `touch ${shQuote(marker)}`);
+  const script =
+    step === "ensure"
+      ? [
+          `if [ -f ${shQuote(marker)} ]; then`,
+          `  echo ${shQuote(`K3s is installed on ${node.name}: nothing to do`)}`,
+          "else",
+          ...body,
+          "fi",
+        ].join("\n")
+      : body.join("\n");
+  return wrapStep({ step, node: node.name, runOn: node }, script, INSTALL_SECRETS, sudoFor(settings));
 }
 
 function tokenGuard(dataDir: string): string {
@@ -209,6 +230,7 @@ export function uninstallScript(settings: ClusterSettings, node: PlannedNode): s
     "else",
     `  echo ${shQuote(`${tool} not found: K3s is not installed on ${node.name}, nothing to uninstall`)}`,
     "fi",
+    `rm -f ${shQuote(installedMarker(settings, node))}`,
   ].join("\n");
   return wrapStep({ step: "uninstall", node: node.name, runOn: node }, body, [], sudoFor(settings));
 }

@@ -93,7 +93,13 @@ export function runLocally(
   command: string,
   opts: { stdin?: string; pathDirs?: string[]; env?: Record<string, string> } = {},
 ): Run {
-  const env = { ...process.env, ...opts.env, PATH: [...(opts.pathDirs ?? []), process.env.PATH].join(":") };
+  // Scripts make temp files; keep them in a folder the tests remove.
+  const env = {
+    ...process.env,
+    TMPDIR: tempDir("tmp"),
+    ...opts.env,
+    PATH: [...(opts.pathDirs ?? []), process.env.PATH].join(":"),
+  };
   const result = spawnSync("/bin/sh", ["-c", command], {
     input: opts.stdin ?? "",
     env,

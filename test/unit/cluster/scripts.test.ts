@@ -280,6 +280,36 @@ describe("cluster/scripts", () => {
     });
   });
 
+  it("ensure runs the installer only when no install completed on the host (a failed first install is retried)", () => {
+    const dir = tempDir("ensure");
+    const bin = fakeK3s(dir);
+    fs.writeFileSync(path.join(dir, "nodes", "k3s-worker-1"), "True");
+    const s = settingsOf({
+      ...seedConfig(),
+      "k3s.dataDir": path.join(dir, "data"),
+      "k3s.installScriptUrl": fakeInstaller(dir),
+    });
+    const ensure = () =>
+      runLocally(installScript(s, s.agents[0], s.servers, "ensure"), {
+        stdin: installPayload(TOKEN, s),
+        pathDirs: [bin],
+      });
+    const first = ensure();
+    expect(first.status, first.stderr).to.equal(0);
+    expect(fs.existsSync(path.join(dir, "called"))).to.equal(true);
+    expect(fs.existsSync(path.join(dir, "data", ".qa-k8s-installed-k3s-worker-1"))).to.equal(true);
+    fs.rmSync(path.join(dir, "called"));
+    const second = ensure();
+    expect(second.stdout).to.include("K3s is installed on k3s-worker-1: nothing to do");
+    expect(fs.existsSync(path.join(dir, "called")), "installer must not run again").to.equal(false);
+    const removed = runLocally(uninstallScript(s, s.agents[0]));
+    expect(removed.status, removed.stderr).to.equal(0);
+    expect(
+      fs.existsSync(path.join(dir, "data", ".qa-k8s-installed-k3s-worker-1")),
+      "uninstall removes the marker",
+    ).to.equal(false);
+  });
+
   describe("uninstall", () => {
     it("uses the server or agent uninstaller, and is a no-op when K3s is gone already", () => {
       const dir = tempDir("uninstall");
