@@ -1,0 +1,117 @@
+// The cluster stack (`qa`) against SSH test hosts: a private copy of the project's entry files (symlinks, so the real
+// program runs) in which the test owns Pulumi.qa.yaml — the repository's example file is never touched — plus the
+// private file backend of engine.ts, the fake K3s installer, and helpers to edit the node lists as a platform
+// engineer edits Pulumi.qa.yaml.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as YAML from "yaml";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { openStack } from "../../../automation/stack";
+import { Engine, privateEngine, remainingStacks } from "./engine";
+import { InstallerServer, startInstallerServer } from "./installerServer";
+import { SshHost, SshHosts, startSshHosts } from "./sshHosts";
+import { repoRoot } from "./toolchain";
+
+const PROJECT_ENTRIES = [
+  "Pulumi.yaml",
+  "package.json",
+  "tsconfig.json",
+  "index.ts",
+  "cluster",
+  "environments",
+  "components",
+  "node_modules",
+];
+
+export const TOKEN = "e2e-cluster-token-5f0c9a7e3b214d6a";
+
+export interface ClusterRig {
+  readonly engine: Engine;
+  readonly hosts: SshHosts;
+  readonly installer: InstallerServer;
+  /** The private project folder holding Pulumi.qa.yaml. */
+  readonly workDir: string;
+  readonly stack: Stack;
+  /** K3s data dir on the hosts (a test folder). */
+  readonly dataDir: string;
+  /** Every line the engine printed, for the secret check. */
+  readonly output: string[];
+  readonly onOutput: (out: string) => void;
+  /** Tears everything down (destroys the stack if a test left it). */
+  dispose(): Promise<void>;
+}
+
+/** A node entry of Pulumi.qa.yaml for a test host. */
+export function nodeFor(host: SshHost, name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name, host: host.address, hostKey: host.hostKey, ...extra };
+}
+
+function projectCopy(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qa-k8s-cluster-project-"));
+  for (const entry of PROJECT_ENTRIES) fs.symlinkSync(path.join(repoRoot, entry), path.join(dir, entry));
+  return dir;
+}
+
+/** Sets (or, with undefined, removes) plain keys of Pulumi.qa.yaml, keeping secrets and the encryption salt. */
+export function editStackConfig(workDir: string, values: Record<string, unknown>): void {
+  const file = path.join(workDir, "Pulumi.qa.yaml");
+  const doc = fs.existsSync(file) ? (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) : {};
+  doc.config ??= {};
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined) delete doc.config[`qa-k8s:${key}`];
+    else doc.config[`qa-k8s:${key}`] = value;
+  }
+  fs.writeFileSync(file, YAML.stringify(doc));
+}
+
+/**
+ * Starts `hostCount` SSH hosts, the installer server and a `qa` stack whose config points at them (secrets set with
+ * --secret, hosts' keys pinned); `config` adds or overrides keys.
+ */
+export async function startClusterRig(hostCount: number, config: Record<string, unknown> = {}): Promise<ClusterRig> {
+  const engine = await privateEngine("cluster");
+  const hosts = await startSshHosts(hostCount);
+  const installer = await startInstallerServer();
+  const workDir = projectCopy();
+  const dataDir = path.join(hosts.dir, "k3s-data");
+  const output: string[] = [];
+  let stack: Stack | undefined;
+  const dispose = async () => {
+    if (stack && remainingStacks(engine).length > 0) {
+      await stack.cancel().catch(() => undefined);
+      await stack.destroy().catch(() => undefined);
+      await stack.workspace.removeStack(stack.name).catch(() => undefined);
+    }
+    await installer.stop();
+    await hosts.stop();
+    engine.dispose();
+    fs.rmSync(workDir, { recursive: true, force: true });
+  };
+  try {
+    stack = await openStack({
+      stackName: "qa",
+      workDir,
+      envVars: engine.envVars,
+      config: {
+        "k3s.token": { value: TOKEN, secret: true },
+        "ssh.privateKey": { value: hosts.clientKey, secret: true },
+      },
+    });
+    editStackConfig(workDir, {
+      "k3s.version": "v1.33.5+k3s1",
+      "k3s.dataDir": dataDir,
+      "k3s.installScriptUrl": installer.url,
+      "k3s.kubeconfigMode": "644",
+      "ssh.port": hosts.hosts[0].port,
+      // A refused or dead host should fail fast in tests.
+      "ssh.dialErrorLimit": 2,
+      "ssh.perDialTimeoutSeconds": 5,
+      ...config,
+    });
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+  return { engine, hosts, installer, workDir, stack, dataDir, output, onOutput: (out) => output.push(out), dispose };
+}
