@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as rancher2 from "@pulumi/rancher2";
 import { rancherApplyScript } from "./clusterScripts";
-import { ConfigError } from "./config";
+import { ConfigError, locateKey } from "./config";
 import { NodeInfo, NodePool } from "./nodePool";
 import { RancherRegistration } from "./rancher";
 import { validateClusterConfig } from "./validate";
@@ -27,20 +27,27 @@ function isSecretKey(key: string): boolean {
 
 export default function cluster(): ClusterOutputs {
   const config = new pulumi.Config(NAMESPACE);
+  const locate = (key: string) => locateKey((k) => config.get(k), key);
+  /** A secret value as a secret Output, from the flat key or the field of the object that holds it. */
+  const secret = (key: string): pulumi.Output<string> => {
+    const { key: holder } = locate(key);
+    if (holder === key) return config.requireSecret(key);
+    const field = key.slice(holder.length + 1);
+    return config.requireSecretObject<Record<string, string>>(holder).apply((object) => object[field]);
+  };
   let settings;
   try {
     // Plain values are read for checking only (never returned); secrets continue below as secret Outputs.
-    settings = validateClusterConfig((key) => config.get(key), isSecretKey);
+    settings = validateClusterConfig(
+      (key) => locate(key).value,
+      (key) => isSecretKey(locate(key).key),
+    );
   } catch (err) {
     if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
     throw err;
   }
 
-  const pool = new NodePool("qa", {
-    settings,
-    token: config.requireSecret("k3s.token"),
-    privateKey: config.requireSecret("ssh.privateKey"),
-  });
+  const pool = new NodePool("qa", { settings, token: secret("k3s.token"), privateKey: secret("ssh.privateKey") });
   const first = settings.servers[0];
   const outputs: ClusterOutputs = {
     kubeconfig: pool.kubeconfig,
@@ -51,7 +58,7 @@ export default function cluster(): ClusterOutputs {
   if (settings.rancher) {
     const provider = new rancher2.Provider("rancher-provider", {
       apiUrl: settings.rancher.apiUrl,
-      tokenKey: config.requireSecret("rancher.token"),
+      tokenKey: secret("rancher.token"),
       insecure: settings.rancher.insecure,
     });
     const registration = new RancherRegistration(

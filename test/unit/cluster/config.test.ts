@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { CLUSTER_KEYS, DEFAULTS } from "../../../cluster/config";
+import { CLUSTER_KEYS, DEFAULTS, locateKey } from "../../../cluster/config";
 import { identityProblems } from "../../../cluster/identity";
 import { rewriteKubeconfig } from "../../../cluster/kubeconfig";
 import { renderRegistries, validateRegistries } from "../../../cluster/registries";
@@ -51,6 +51,30 @@ describe("cluster/config: Pulumi.yaml declarations", () => {
     expect(s.ssh.bastion).to.equal(undefined);
     expect(s.rancher).to.equal(undefined);
     expect(problemsOf({ ...seedConfig(), "k3s.token": "", "ssh.privateKey": "" })).to.have.length(2);
+  });
+});
+
+describe("cluster/config: where a dotted key lives", () => {
+  const store: Record<string, string> = {
+    "k3s.dataDir": "/data/k3s",
+    k3s: JSON.stringify({ dataDir: "/var/lib/rancher/k3s", drainTimeoutSeconds: 300, docker: false, registries: {} }),
+  };
+  const get = (k: string) => store[k];
+
+  it("prefers the flat key (pulumi config set k3s.dataDir)", () => {
+    expect(locateKey(get, "k3s.dataDir")).to.deep.equal({ key: "k3s.dataDir", value: "/data/k3s" });
+  });
+
+  it("falls back to the field of the object (pulumi config set --path, and the engine's defaults)", () => {
+    expect(locateKey(get, "k3s.drainTimeoutSeconds")).to.deep.equal({ key: "k3s", value: "300" });
+    expect(locateKey(get, "k3s.docker")).to.deep.equal({ key: "k3s", value: "false" });
+    expect(locateKey(get, "k3s.registries")).to.deep.equal({ key: "k3s", value: "{}" });
+  });
+
+  it("finds nothing when neither exists", () => {
+    expect(locateKey(get, "k3s.version")).to.deep.equal({ key: "k3s.version", value: undefined });
+    expect(locateKey(get, "ssh.user")).to.deep.equal({ key: "ssh.user", value: undefined });
+    expect(locateKey(get, "servers")).to.deep.equal({ key: "servers", value: undefined });
   });
 });
 

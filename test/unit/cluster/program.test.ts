@@ -295,6 +295,45 @@ describe("cluster program (mocks)", () => {
   });
 });
 
+describe("cluster program: config as the real engine passes it", () => {
+  it("reads keys set with --path and the engine's defaults (objects k3s, ssh), flat keys winning", async () => {
+    const { servers, agents } = seedConfig();
+    const run = await runProgram(
+      {
+        k3s: {
+          version: "v1.33.5+k3s1",
+          dataDir: "/var/lib/rancher/k3s",
+          docker: false,
+          kubeconfigMode: 600,
+          token: TOKEN,
+          registries: {},
+        },
+        "k3s.dataDir": "/data/k3s",
+        ssh: {
+          user: "root",
+          port: 22,
+          privateKey: PRIVATE_KEY,
+          bastion: {},
+          dialErrorLimit: 10,
+          perDialTimeoutSeconds: 15,
+        },
+        rancher: { apiUrl: "", token: "", clusterName: "qa", insecure: false },
+        servers,
+        agents,
+      },
+      { secretKeys: ["k3s", "ssh"] },
+    );
+    expect(run.errors).to.deep.equal([]);
+    const install = reg(run, "qa-k3s-worker-1-install");
+    expect(install.inputs.create).to.include("--data-dir /data/k3s");
+    expect(install.inputs.create).not.to.include("--docker");
+    expect(decodeStdin(run, "qa-k3s-worker-1-install")[0]).to.equal(TOKEN);
+    expect(isSecret(install.inputs.stdin)).to.equal(true);
+    expect((reveal(install.inputs.connection) as { privateKey: string }).privateKey).to.equal(PRIVATE_KEY);
+    expect([...run.regs.values()].filter((r) => r.type.startsWith("rancher2:"))).to.deep.equal([]);
+  });
+});
+
 /** How a fragment of a script looks inside the single-quoted `sh -c '...'` word. */
 const inner = (fragment: string) => fragment.replace(/'/g, "'\\''");
 const b64 = (s: string) => Buffer.from(s).toString("base64");
