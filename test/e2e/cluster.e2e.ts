@@ -251,5 +251,9 @@ describe("cluster stack over SSH (real engine, command provider, sshd)", functio
     await rig.stack.workspace.removeStack("qa");
     expect(remainingStacks(rig.engine)).to.deep.equal([]);
     expect(stackLocks(rig.engine)).to.deep.equal([]);
+    // Every state the backend kept (history, backups), and everything the engine printed, across all the steps above.
+    expect(filesContaining(rig.engine, TOKEN)).to.deep.equal([]);
+    expect(filesContaining(rig.engine, rig.hosts.clientKey.split("\n")[1])).to.deep.equal([]);
+    expect(rig.output.join("")).not.to.include(TOKEN);
   });
 });
