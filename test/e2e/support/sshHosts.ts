@@ -117,6 +117,7 @@ function pidOf(host: SshHost): number | undefined {
 async function startSshd(host: SshHost): Promise<void> {
   fs.mkdirSync("/run/sshd", { recursive: true });
   await run(SSHD, ["-f", path.join(host.dir, "sshd_config"), "-E", path.join(host.dir, "sshd.log")]);
+  running.add(host);
   await waitForPort(host.address, host.port, 10000);
   for (let i = 0; i < 100 && pidOf(host) === undefined; i++) await new Promise((r) => setTimeout(r, 50));
   if (pidOf(host) === undefined) {
@@ -162,7 +163,24 @@ async function stopSshd(host: SshHost): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   fs.rmSync(path.join(host.dir, "sshd.pid"), { force: true });
+  running.delete(host);
 }
+
+/** sshd daemons still running, stopped when the test process ends however it ends (they outlive it otherwise). */
+const running = new Set<SshHost>();
+process.on("exit", () => {
+  for (const host of running) {
+    const pid = pidOf(host);
+    if (pid !== undefined) {
+      try {
+        process.kill(pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+    fs.rmSync(path.dirname(host.dir), { recursive: true, force: true });
+  }
+});
 
 /** Starts `count` SSH hosts (127.0.0.2, .3, ...) and a client key they all accept. */
 export async function startSshHosts(count: number, options: SshHostsOptions = {}): Promise<SshHosts> {
