@@ -169,7 +169,8 @@ async function stopSshd(host: SshHost): Promise<void> {
 /** sshd daemons still running, stopped when the test process ends however it ends (they outlive it otherwise). */
 const running = new Set<SshHost>();
 process.on("exit", () => {
-  for (const host of running) {
+  const hosts = [...running];
+  for (const host of hosts) {
     const pid = pidOf(host);
     if (pid !== undefined) {
       try {
@@ -178,8 +179,8 @@ process.on("exit", () => {
         // already gone
       }
     }
-    fs.rmSync(path.dirname(host.dir), { recursive: true, force: true });
   }
+  for (const host of hosts) fs.rmSync(path.dirname(host.dir), { recursive: true, force: true });
 });
 
 /** Starts `count` SSH hosts (127.0.0.2, .3, ...) and a client key they all accept. */
