@@ -34,13 +34,8 @@ async function main() {
   step("local control plane (etcd, kube-apiserver, controllers, kwok nodes)");
   console.log(localCluster("start"));
   const kubeconfigPath = localCluster("kubeconfig");
-  execFileSync(
-    "kubectl",
-    ["--kubeconfig", kubeconfigPath, "apply", "-f", path.join(__dirname, "lib", "traefik-middleware-crd.yaml")],
-    {
-      stdio: "inherit",
-    },
-  );
+  // K3s ships Traefik's CRDs; the local control plane gets the one Middleware definition environments use.
+  console.log(localCluster("kubectl", "apply", "-f", path.join(__dirname, "lib", "traefik-middleware-crd.yaml")));
 
   step(`local registry on 127.0.0.1:${REGISTRY_PORT} with an image for every service`);
   const registry = await LocalRegistry.start({ port: REGISTRY_PORT });
@@ -79,7 +74,7 @@ async function main() {
     console.log(`  built on the branch: ${(outputs.featureServices as string[]).join(", ") || "none"}`);
     console.log(`  services (${Object.keys(images).length}):`);
     for (const [name, image] of Object.entries(images)) console.log(`    ${name.padEnd(40)} ${image}`);
-    console.log(`\n  kubectl --kubeconfig ${kubeconfigPath} -n ${outputs.namespace} get deployments`);
+    console.log(`\n  scripts/local-cluster kubectl -n ${outputs.namespace} get deployments`);
     console.log(`  remove it: npm start -- --destroy`);
   } finally {
     await registry.stop();
