@@ -2,10 +2,12 @@
 // (secrets still wrapped), plus the resource options the mocks API does not show (dependencies, ignoreChanges, ...),
 // read from the registration requests.
 import * as pulumi from "@pulumi/pulumi";
+import { isSecret, unwrapSecrets } from "../support/mocks";
 import { asRaw, SECRET_KEYS } from "./fixtures";
 
-export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-export const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+export { isSecret };
+/** Unwraps secrets, for assertions on values. */
+export const reveal = unwrapSecrets;
 
 export interface Registration {
   type: string;
@@ -61,26 +63,10 @@ users:
     client-key-data: S0VZCg==
 `;
 
-const isSecretWrapped = (v: unknown): v is { value: unknown } =>
-  typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] === SECRET_VALUE;
-
-/** Unwraps secrets, for assertions on values. */
-export function reveal(value: unknown): unknown {
-  if (isSecretWrapped(value)) return reveal(value.value);
-  if (Array.isArray(value)) return value.map(reveal);
-  if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(v)]));
-  }
-  return value;
-}
-
-export function isSecret(value: unknown): boolean {
-  return isSecretWrapped(value);
-}
 
 /** Every string reachable in a value WITHOUT passing through a secret, with its path. */
 export function plainStrings(value: unknown, path = ""): [string, string][] {
-  if (isSecretWrapped(value)) return [];
+  if (isSecret(value)) return [];
   if (typeof value === "string") return [[path, value]];
   if (Array.isArray(value)) return value.flatMap((v, i) => plainStrings(v, `${path}[${i}]`));
   if (typeof value === "object" && value !== null) {
