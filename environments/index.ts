@@ -141,7 +141,8 @@ export async function deployEnvironment(
     url: `https://${mainHost(feature, settings.domain)}/`,
     urls: serviceSet.urls,
     images: serviceSet.images,
-    featureServices: [...images].filter(([, image]) => image.builtOnBranch).map(([name]) => name),
+    // Catalog order, not the order in which the registry happened to answer: outputs stay stable between runs.
+    featureServices: catalog.filter((s) => images.get(s.name)?.builtOnBranch).map((s) => s.name),
   };
 }
 
