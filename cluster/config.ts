@@ -1,5 +1,6 @@
 // The cluster stack's configuration as plain data: key names, defaults, and coercion of the raw strings Pulumi hands
 // the program into typed settings. Reading pulumi.Config happens in index.ts only; everything here is pure.
+import { isPlainObject, locateKey } from "../components/stackConfig";
 import type { Registries } from "./registries";
 
 /** Where users edit the cluster's configuration; every message points there. */
@@ -173,32 +174,4 @@ export class RawConfig {
   }
 }
 
-/**
- * Where `k3s.version` may live: the flat key `k3s.version` (`pulumi config set k3s.version ...`, as Pulumi.qa.yaml
- * writes it) or field `version` of object `k3s` (`pulumi config set --path k3s.version ...`; the engine also puts the
- * Pulumi.yaml defaults there). The flat key wins: it exists only when someone set it.
- */
-export function locateKey(
-  get: (key: string) => string | undefined,
-  key: string,
-): { key: string; value: string | undefined } {
-  const flat = get(key);
-  const dot = key.indexOf(".");
-  if (flat !== undefined || dot < 0) return { key, value: flat };
-  const parentKey = key.slice(0, dot);
-  const parent = get(parentKey);
-  if (parent === undefined) return { key, value: undefined };
-  let field: unknown;
-  try {
-    const object: unknown = JSON.parse(parent);
-    field = isPlainObject(object) ? object[key.slice(dot + 1)] : undefined;
-  } catch {
-    field = undefined;
-  }
-  if (field === undefined || field === null) return { key, value: undefined };
-  return { key: parentKey, value: typeof field === "string" ? field : JSON.stringify(field) };
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+export { isPlainObject, locateKey };

@@ -3,7 +3,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as rancher2 from "@pulumi/rancher2";
 import { rancherApplyScript } from "./clusterScripts";
-import { ConfigError, locateKey } from "./config";
+import { isConfigSecret, locateKey } from "../components/stackConfig";
+import { ConfigError } from "./config";
 import { NodeInfo, NodePool } from "./nodePool";
 import { RancherRegistration } from "./rancher";
 import { validateClusterConfig } from "./validate";
@@ -19,10 +20,9 @@ export interface ClusterOutputs {
   rancherClusterId?: pulumi.Output<string>;
 }
 
-/** Whether a key is stored encrypted. The SDK keeps this internal; without it every key counts as secret. */
+/** Whether a key is stored encrypted. */
 function isSecretKey(key: string): boolean {
-  const runtime = pulumi.runtime as unknown as { isConfigSecret?: (fullKey: string) => boolean };
-  return runtime.isConfigSecret ? runtime.isConfigSecret(`${NAMESPACE}:${key}`) : true;
+  return isConfigSecret(`${NAMESPACE}:${key}`, pulumi.runtime);
 }
 
 export default function cluster(): ClusterOutputs {

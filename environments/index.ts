@@ -5,6 +5,7 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSet } from "../components/serviceSet";
+import { isConfigSecret, locateKey } from "../components/stackConfig";
 import { parseCatalog } from "./catalog";
 import { checkFeatureServices, EnvironmentConfig, validateEnvironmentConfig } from "./config";
 import { featureFromStack, mainHost, tagFromPattern } from "./feature";
@@ -169,17 +170,9 @@ function clusterProvider(settings: EnvironmentConfig, kubeconfig: pulumi.Output<
   return new k8s.Provider("kubernetes", { kubeconfig: pulumi.secret(source) as pulumi.Output<string> });
 }
 
-/**
- * A dotted key as the engine delivers it: the flat key that a plain `pulumi config set tls.secretName x` writes, else
- * the field of the object that `--path` and Pulumi.yaml's defaults produce.
- */
+/** A dotted key (`tls.secretName`), flat or as the field of its object: see locateKey. */
 function dottedKey(config: pulumi.Config, key: string): string | undefined {
-  const flat = config.get(key);
-  if (flat !== undefined) return flat;
-  const [head, ...path] = key.split(".");
-  let value: unknown = config.getObject<unknown>(head);
-  for (const field of path) value = (value as Record<string, unknown> | undefined)?.[field];
-  return typeof value === "string" ? value : undefined;
+  return locateKey((k) => config.get(k), key).value;
 }
 
 /**
@@ -189,19 +182,13 @@ function dottedKey(config: pulumi.Config, key: string): string | undefined {
 async function encryptedSecret(config: pulumi.Config, key: string): Promise<pulumi.Output<string> | undefined> {
   const value = config.getSecret(key);
   if (!value || (await unsecret(value)) === "") return undefined;
-  if (!isConfigSecret(`${NAMESPACE}:${key}`)) {
+  if (!isConfigSecret(`${NAMESPACE}:${key}`, pulumi.runtime)) {
     throw new Error(
       `${NAMESPACE}:${key} is stored in plain text; store it encrypted: pulumi config set --secret ${key} <value> ` +
         `(and remove the plain value from Pulumi.${pulumi.getStack()}.yaml history)`,
     );
   }
   return value;
-}
-
-/** Whether a key is stored encrypted. The SDK exports this from its runtime without typing it. */
-function isConfigSecret(fullKey: string): boolean {
-  const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
-  return runtime.isConfigSecret?.(fullKey) ?? true;
 }
 
 /** Plain value of a secret config Output; used only for the registry API's credentials, never in resource inputs. */
