@@ -39,7 +39,8 @@ describe("feature stack, real engine, local control plane", function () {
   let cluster: LocalCluster;
   let stack: Stack;
   let clientKey: string;
-  const onOutput = () => undefined;
+  const log: string[] = [];
+  const onOutput = (out: string) => log.push(out);
 
   before(async () => {
     cluster = await startLocalCluster();
@@ -118,8 +119,9 @@ describe("feature stack, real engine, local control plane", function () {
     expect(auth.status.updatedReplicas).to.equal(1);
   });
 
-  it("keeps the kubeconfig's client key out of the state", () => {
+  it("keeps the kubeconfig's client key out of the state and the engine output", () => {
     expect(filesContaining(engine, clientKey)).to.deep.equal([]);
+    expect(log.join(""), "engine output").to.not.contain(clientKey);
   });
 
   it("destroy removes the namespace and leaves no stack and no lock", async () => {

@@ -111,8 +111,9 @@ describe("feature stack, real engine, render mode", function () {
     expect(files[0]).to.match(/wallet/);
   });
 
-  it("keeps secrets out of the state: the registry password is encrypted", () => {
+  it("keeps secrets out of the state and the engine output: the registry password is encrypted", () => {
     expect(filesContaining(engine, REGISTRY_PASSWORD)).to.deep.equal([]);
+    expect(log.join(""), "engine output").to.not.contain(REGISTRY_PASSWORD);
   });
 
   it("destroy removes every rendered file and leaves no stack and no lock", async () => {
