@@ -63,7 +63,6 @@ users:
     client-key-data: S0VZCg==
 `;
 
-
 /** Every string reachable in a value WITHOUT passing through a secret, with its path. */
 export function plainStrings(value: unknown, path = ""): [string, string][] {
   if (isSecret(value)) return [];
