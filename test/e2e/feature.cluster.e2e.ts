@@ -44,6 +44,8 @@ describe("feature stack, real engine, local control plane", function () {
 
   before(async () => {
     cluster = await startLocalCluster();
+    // A run that was killed half-way (its private backend gone with it) may have left the namespace behind.
+    await cluster.kubectl("delete", "namespace", STACK, "--ignore-not-found", "--wait=true", "--timeout=180s");
     engine = await privateEngine("cluster");
     registry = await LocalRegistry.start();
     await registry.pushApps(CATALOG, "master_latest", "build 1");
