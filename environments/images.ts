@@ -56,10 +56,33 @@ export async function resolveImages(
     throw new RegistryError(
       messages.length === 1
         ? messages[0]
-        : `${messages.length} services could not be resolved:\n  ${[...new Set(messages)].join("\n  ")}`,
+        : `${messages.length} services could not be resolved:\n  ${groupByReason(messages).join("\n  ")}`,
     );
   }
   return resolved;
+}
+
+/**
+ * One line per distinct reason: a registry that is down fails every service the same way, and 66 copies of one
+ * sentence would hide the one that differs.
+ */
+function groupByReason(messages: string[]): string[] {
+  const services = new Map<string, string[]>();
+  for (const message of messages) {
+    const match = /^service "([^"]+)": ([\s\S]*)$/.exec(message);
+    const [name, reason] = match ? [match[1], match[2]] : [undefined, message];
+    services.set(reason, [...(services.get(reason) ?? []), ...(name ? [name] : [])]);
+  }
+  return [...services].map(([reason, names]) => {
+    if (names.length === 0) return reason;
+    if (names.length === 1) return `service "${names[0]}": ${reason}`;
+    const shown = names
+      .slice(0, 5)
+      .map((n) => `"${n}"`)
+      .join(", ");
+    const more = names.length > 5 ? ` and ${names.length - 5} more` : "";
+    return `services ${shown}${more}: ${reason}`;
+  });
 }
 
 async function resolveOne(service: CatalogService, plan: ImagePlan, signal: AbortSignal): Promise<ResolvedImage> {

@@ -6,11 +6,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSet } from "../components/serviceSet";
 import { isConfigSecret, locateKey } from "../components/stackConfig";
-import { parseCatalog } from "./catalog";
+import { CatalogError, parseCatalog } from "./catalog";
 import { checkFeatureServices, EnvironmentConfig, validateEnvironmentConfig } from "./config";
 import { featureFromStack, mainHost, tagFromPattern } from "./feature";
 import { resolveImages } from "./images";
-import { ImageRegistry, RegistryClient } from "./registry";
+import { ImageRegistry, RegistryClient, RegistryError } from "./registry";
 import { serviceSpecs } from "./services";
 
 const NAMESPACE = "qa-k8s";
@@ -34,6 +34,20 @@ export interface EnvironmentDependencies {
 }
 
 export default async function environmentProgram(deps: EnvironmentDependencies = {}): Promise<EnvironmentOutputs> {
+  try {
+    return await environment(deps);
+  } catch (error) {
+    // Bad input (config, catalog, registry, stack name) is reported as its message alone, without a stack trace.
+    if (isInputError(error)) throw new pulumi.RunError(error.message);
+    throw error;
+  }
+}
+
+function isInputError(error: unknown): error is Error {
+  return error instanceof Error && [Error, CatalogError, RegistryError].some((type) => error.constructor === type);
+}
+
+async function environment(deps: EnvironmentDependencies): Promise<EnvironmentOutputs> {
   const config = new pulumi.Config(NAMESPACE);
   // Pulumi.yaml declares optional keys with "" (or []) defaults, because the engine requires declared keys that have none.
   const get = (key: string) => config.get(key) || undefined;

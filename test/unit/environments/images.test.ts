@@ -101,7 +101,28 @@ describe("image selection", () => {
       `service "auth": registry reg.test:5000 is unreachable (ECONNREFUSED); for a registry that cannot be queried use qa-k8s:rollout restart with qa-k8s:featureServices`,
     );
     const both = await failure(resolveImages([app("auth"), app("wallet")], plan(down)));
-    expect(both.message).to.match(/^2 services could not be resolved:\n {2}service "auth": .*\n {2}service "wallet": /);
+    expect(both.message).to.equal(
+      `2 services could not be resolved:\n  services "auth", "wallet": registry reg.test:5000 is unreachable (ECONNREFUSED); for a registry that cannot be queried use qa-k8s:rollout restart with qa-k8s:featureServices`,
+    );
+  });
+
+  it("lists each distinct reason once, naming the first services it hit", async () => {
+    const many = Array.from({ length: 8 }, (_, i) => app(`svc-${i}`));
+    const flaky: ImageRegistry = {
+      address: "reg.test",
+      digestOf: async (repository) => {
+        if (repository === "bu/svc-7") return undefined;
+        throw new RegistryError("registry reg.test answered HTTP 500 for a manifest");
+      },
+    };
+    const error = await failure(resolveImages(many, plan(flaky, { featureServices: [] })));
+    expect(error.message).to.equal(
+      [
+        "8 services could not be resolved:",
+        `  services "svc-0", "svc-1", "svc-2", "svc-3", "svc-4" and 2 more: registry reg.test answered HTTP 500 for a manifest; for a registry that cannot be queried use qa-k8s:rollout restart with qa-k8s:featureServices`,
+        `  service "svc-7": registry reg.test has no image bu/svc-7:master_latest; every service needs a baseline image (qa-k8s:baselineTag) unless built on the branch`,
+      ].join("\n"),
+    );
   });
 
   it("resolves many services concurrently, bounded, and within the time limit", async () => {

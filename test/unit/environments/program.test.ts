@@ -1,5 +1,6 @@
 // The whole feature-environment program under mocks: what a 70-service environment registers, and that an up with one
 // changed image changes exactly one resource.
+import { RunError } from "@pulumi/pulumi";
 import { expect } from "chai";
 import * as fs from "node:fs";
 import { parseCatalog } from "../../../environments/catalog";
@@ -207,6 +208,7 @@ describe("feature environment program (mocks)", () => {
     const program: Program = await import("../../../environments/index");
     const error = await failure(program.default({ registry: baselineRegistry() }));
     await settle();
+    expect(RunError.isInstance(error), "reported without a stack trace").to.equal(true);
     expect(error.message).to.equal(
       "qa-k8s:registryPassword is stored in plain text; store it encrypted: pulumi config set --secret registryPassword <value> (and remove the plain value from Pulumi.verbu-6202.yaml history)",
     );
