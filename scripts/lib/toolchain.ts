@@ -1,18 +1,18 @@
-// The real Pulumi engine for end-to-end tests: builds (or reuses) the pinned toolchain through scripts/toolchain and
+// The real Pulumi engine for `npm start` and the end-to-end tests: builds (or reuses) the pinned toolchain through scripts/toolchain and
 // returns the offline environment every engine run needs. Built once per test process.
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { PROJECT_DIR } from "../../automation/stack";
 
 const run = promisify(execFile);
-const repoRoot = path.resolve(__dirname, "..", "..");
 
 let cached: Promise<Record<string, string>> | undefined;
 
 /** KEY=VALUE lines printed by `scripts/toolchain --print-env`, building the toolchain first if needed. */
 export function pulumiEnv(): Promise<Record<string, string>> {
-  cached ??= run("bash", [path.join(repoRoot, "scripts", "toolchain"), "--print-env"], {
-    cwd: repoRoot,
+  cached ??= run("bash", [path.join(PROJECT_DIR, "scripts", "toolchain"), "--print-env"], {
+    cwd: PROJECT_DIR,
     maxBuffer: 64 * 1024 * 1024,
     env: process.env,
   }).then(({ stdout }) => parseEnvLines(stdout));
@@ -27,5 +27,3 @@ export function parseEnvLines(text: string): Record<string, string> {
   }
   return env;
 }
-
-export { repoRoot };

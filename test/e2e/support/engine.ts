@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { pulumiEnv } from "./toolchain";
+import { pulumiEnv } from "../../../scripts/lib/toolchain";
 
 export interface Engine {
   /** Environment for LocalWorkspace: the offline toolchain with this test's own backend directory. */

@@ -3,7 +3,7 @@
 import { execFile, execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { repoRoot } from "./toolchain";
+import { PROJECT_DIR } from "../../../automation/stack";
 
 const run = promisify(execFile);
 
@@ -14,13 +14,13 @@ export interface LocalCluster {
 }
 
 export async function startLocalCluster(): Promise<LocalCluster> {
-  const script = path.join(repoRoot, "scripts", "local-cluster");
+  const script = path.join(PROJECT_DIR, "scripts", "local-cluster");
   execFileSync("bash", [script, "start"], { stdio: ["ignore", "inherit", "inherit"] });
   const kubeconfigPath = execFileSync("bash", [script, "kubeconfig"], { encoding: "utf8" }).trim();
   // The script's own kubectl matches the API server's version (the machine's may be older and warn about skew).
   const kubectl = async (...args: string[]) =>
     (await run("bash", [script, "kubectl", ...args], { maxBuffer: 64 * 1024 * 1024 })).stdout;
-  await kubectl("apply", "-f", path.join(repoRoot, "scripts", "lib", "traefik-middleware-crd.yaml"));
+  await kubectl("apply", "-f", path.join(PROJECT_DIR, "scripts", "lib", "traefik-middleware-crd.yaml"));
   await kubectl("wait", "--for=condition=Established", "crd/middlewares.traefik.io", "--timeout=60s");
   return {
     kubeconfigPath,

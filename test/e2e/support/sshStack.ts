@@ -11,7 +11,7 @@ import { openStack } from "../../../automation/stack";
 import { Engine, privateEngine, remainingStacks } from "./engine";
 import { InstallerServer, startInstallerServer } from "./installerServer";
 import { SshHost, SshHosts, startSshHosts } from "./sshHosts";
-import { repoRoot } from "./toolchain";
+import { PROJECT_DIR } from "../../../automation/stack";
 
 const PROJECT_ENTRIES = [
   "Pulumi.yaml",
@@ -49,7 +49,7 @@ export function nodeFor(host: SshHost, name: string, extra: Record<string, unkno
 
 function projectCopy(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qa-k8s-cluster-project-"));
-  for (const entry of PROJECT_ENTRIES) fs.symlinkSync(path.join(repoRoot, entry), path.join(dir, entry));
+  for (const entry of PROJECT_ENTRIES) fs.symlinkSync(path.join(PROJECT_DIR, entry), path.join(dir, entry));
   return dir;
 }
 
