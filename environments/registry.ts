@@ -89,7 +89,7 @@ export class RegistryClient implements ImageRegistry {
   }
 
   private who(): string {
-    return this.options.username === undefined ? "anonymous access" : `user "${this.options.username}"`;
+    return this.options.username === undefined ? "anonymous" : `user "${this.options.username}"`;
   }
 
   private async request(url: string, authorization: string | undefined, signal?: AbortSignal): Promise<Response> {

@@ -1,6 +1,8 @@
 // The registry client against a real registry (Debian's docker-registry on 127.0.0.1): detection of feature tags,
 // digest resolution, re-pushes, missing repositories, authentication and a registry that is down.
 import { expect } from "chai";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import { appService as app, failure } from "../support/fixtures";
 import { resolveImages } from "../../environments/images";
 import { RegistryClient, RegistryError } from "../../environments/registry";
@@ -143,6 +145,47 @@ describe("registry client against a real registry", function () {
       const error = await failure(client.digestOf("bu/auth", "master_latest"));
       expect(error.message).to.equal(
         `registry ${secured.address}: token service http://127.0.0.1:${new URL(tokens.realm).port} refused user "ci" (HTTP 401); check qa-k8s:registryUsername and qa-k8s:registryPassword`,
+      );
+    });
+  });
+
+  describe("answers no real registry gives on the happy path", () => {
+    // A tiny HTTP server on 127.0.0.1 that answers every manifest request with the status and headers under test.
+    let answer: { status: number; headers: Record<string, string> } = { status: 200, headers: {} };
+    let server: http.Server;
+    let client: RegistryClient;
+    before(async () => {
+      server = http.createServer((_request, response) => response.writeHead(answer.status, answer.headers).end());
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      client = new RegistryClient({ address: `127.0.0.1:${(server.address() as AddressInfo).port}`, insecure: true });
+    });
+    after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    async function messageFor(status: number, headers: Record<string, string> = {}): Promise<string> {
+      answer = { status, headers };
+      return (await failure(client.digestOf("bu/auth", "master_latest"))).message;
+    }
+
+    it("names each refusal with the registry, the image and the status", async () => {
+      const at = client.address;
+      expect(await messageFor(403)).to.equal(
+        `registry ${at} denied anonymous access to bu/auth:master_latest (HTTP 403)`,
+      );
+      expect(await messageFor(500)).to.equal(`registry ${at} answered HTTP 500 for bu/auth:master_latest`);
+      expect(await messageFor(200)).to.equal(
+        `registry ${at} sent no Docker-Content-Digest header for bu/auth:master_latest`,
+      );
+      expect(await messageFor(401, { "WWW-Authenticate": 'Negotiate realm="x"' })).to.equal(
+        `registry ${at} asked for unsupported authentication "Negotiate realm="x""`,
+      );
+      expect(await messageFor(401, { "WWW-Authenticate": 'Bearer service="x"' })).to.equal(
+        `registry ${at} sent a Bearer challenge without a realm`,
+      );
+    });
+
+    it("refuses an address that is not host[:port][/path]", () => {
+      expect(() => new RegistryClient({ address: "https://nexus/docker" })).to.throw(
+        `registry address "https://nexus/docker" is not host[:port][/path]`,
       );
     });
   });

@@ -233,6 +233,16 @@ describe("feature environment program (mocks)", () => {
     expect(tlsOf(flat.resources)).to.equal("flat-cert");
   });
 
+  it("names a catalog path that cannot be read", async () => {
+    installMocks("verbu-6202");
+    setConfig({ registry: REGISTRY, catalog: "environments/no-such-catalog.yaml" });
+    const program: Program = await import("../../../environments/index");
+    const error = await failure(program.default({ registry: baselineRegistry() }));
+    expect(error.message).to.equal(
+      'qa-k8s:catalog "environments/no-such-catalog.yaml" cannot be read (ENOENT); the path is relative to the project directory',
+    );
+  });
+
   it("creates nothing when the registry lacks an image", async () => {
     const resources = installMocks("verbu-6202");
     setConfig({ registry: REGISTRY });
