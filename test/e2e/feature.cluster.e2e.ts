@@ -7,7 +7,8 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { openStack } from "../../automation/stack";
 import { parseCatalog } from "../../environments/catalog";
 import { LocalRegistry } from "../../scripts/lib/localRegistry";
-import { abandon, Engine, filesContaining, privateEngine, remainingStacks, stackLocks } from "./support/engine";
+import { abandon, Engine, privateEngine, remainingStacks, stackLocks } from "./support/engine";
+import { secretLeaks } from "./support/secretScan";
 import { LocalCluster, startLocalCluster } from "./support/localCluster";
 
 const STACK = "verbu-9002";
@@ -39,6 +40,7 @@ describe("feature stack, real engine, local control plane", function () {
   let cluster: LocalCluster;
   let stack: Stack;
   let clientKey: string;
+  let kubeconfig: string;
   const log: string[] = [];
   const onOutput = (out: string) => log.push(out);
 
@@ -50,7 +52,7 @@ describe("feature stack, real engine, local control plane", function () {
     registry = await LocalRegistry.start();
     await registry.pushApps(CATALOG, "master_latest", "build 1");
     await registry.push("bu/wallet", "VERBU-9002_latest", "wallet branch build 1");
-    const kubeconfig = fs.readFileSync(cluster.kubeconfigPath, "utf8");
+    kubeconfig = fs.readFileSync(cluster.kubeconfigPath, "utf8");
     clientKey = /client-key-data: (\S+)/.exec(kubeconfig)?.[1] ?? "";
     expect(clientKey, "the kubeconfig carries a client key to keep secret").to.not.equal("");
     stack = await openStack({
@@ -121,9 +123,15 @@ describe("feature stack, real engine, local control plane", function () {
     expect(auth.status.updatedReplicas).to.equal(1);
   });
 
-  it("keeps the kubeconfig's client key out of the state and the engine output", () => {
-    expect(filesContaining(engine, clientKey)).to.deep.equal([]);
-    expect(log.join(""), "engine output").to.not.contain(clientKey);
+  it("keeps the kubeconfig and its client key out of the state, the outputs and the engine output", async () => {
+    const leaks = await secretLeaks({
+      engine,
+      stack,
+      engineOutput: log.join(""),
+      canary: `${registry.address}/bu/auth:master_latest@`,
+      secrets: { "kubeconfig client key": clientKey, kubeconfig },
+    });
+    expect(leaks).to.deep.equal([]);
   });
 
   it("destroy removes the namespace and leaves no stack and no lock", async () => {

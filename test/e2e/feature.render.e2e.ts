@@ -10,7 +10,9 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { openStack } from "../../automation/stack";
 import { parseCatalog } from "../../environments/catalog";
 import { LocalRegistry } from "../../scripts/lib/localRegistry";
-import { abandon, Engine, filesContaining, privateEngine, remainingStacks, stackLocks } from "./support/engine";
+import { dockerConfigJson, registryServer } from "../../components/specs/pullSecret";
+import { abandon, Engine, privateEngine, remainingStacks, stackLocks } from "./support/engine";
+import { secretLeaks } from "./support/secretScan";
 
 const STACK = "verbu-9001";
 const CATALOG = parseCatalog(fs.readFileSync("environments/catalog.yaml", "utf8"), "catalog.yaml");
@@ -45,7 +47,8 @@ describe("feature stack, real engine, render mode", function () {
   const onOutput = (out: string) => log.push(out);
 
   before(async () => {
-    engine = await privateEngine("render");
+    // Gzip'd state and history, so the secret scan must open compressed files to find its canary.
+    engine = await privateEngine("render", { PULUMI_DIY_BACKEND_GZIP: "true" });
     registry = await LocalRegistry.start();
     await registry.pushApps(CATALOG, "master_latest", "build 1");
     await registry.push("bu/auth", "VERBU-9001_latest", "auth branch build 1");
@@ -111,9 +114,19 @@ describe("feature stack, real engine, render mode", function () {
     expect(files[0]).to.match(/wallet/);
   });
 
-  it("keeps secrets out of the state and the engine output: the registry password is encrypted", () => {
-    expect(filesContaining(engine, REGISTRY_PASSWORD)).to.deep.equal([]);
-    expect(log.join(""), "engine output").to.not.contain(REGISTRY_PASSWORD);
+  it("keeps the registry credentials out of the state, the outputs and the engine output, in every form", async () => {
+    const leaks = await secretLeaks({
+      engine,
+      stack,
+      engineOutput: log.join(""),
+      canary: `${registry.address}/bu/auth:VERBU-9001_latest@sha256:`,
+      secrets: {
+        "registry password": REGISTRY_PASSWORD,
+        "registry user:password": `ci:${REGISTRY_PASSWORD}`,
+        ".dockerconfigjson": dockerConfigJson(registryServer(registry.address), "ci", REGISTRY_PASSWORD),
+      },
+    });
+    expect(leaks).to.deep.equal([]);
   });
 
   it("destroy removes every rendered file and leaves no stack and no lock", async () => {

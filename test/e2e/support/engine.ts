@@ -14,11 +14,12 @@ export interface Engine {
   dispose(): void;
 }
 
-export async function privateEngine(label: string): Promise<Engine> {
+/** @param extraEnv added to the engine's environment, e.g. `PULUMI_DIY_BACKEND_GZIP: "true"` */
+export async function privateEngine(label: string, extraEnv: Record<string, string> = {}): Promise<Engine> {
   const base = await pulumiEnv();
   const backendDir = fs.mkdtempSync(path.join(os.tmpdir(), `qa-k8s-${label}-state-`));
   return {
-    envVars: { ...base, PULUMI_BACKEND_URL: `file://${backendDir}` },
+    envVars: { ...base, ...extraEnv, PULUMI_BACKEND_URL: `file://${backendDir}` },
     backendDir,
     dispose: () => fs.rmSync(backendDir, { recursive: true, force: true }),
   };
@@ -35,11 +36,6 @@ function filesUnder(dir: string): string[] {
 /** Lock files the file backend holds for running (or crashed) updates. */
 export function stackLocks(engine: Engine): string[] {
   return filesUnder(path.join(engine.backendDir, ".pulumi", "locks"));
-}
-
-/** Backend files (state, history, backups) that contain `text` in plain form. */
-export function filesContaining(engine: Engine, text: string): string[] {
-  return filesUnder(engine.backendDir).filter((file) => fs.readFileSync(file, "utf8").includes(text));
 }
 
 /** Stacks the backend still knows of. */
