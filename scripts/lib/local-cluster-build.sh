@@ -7,37 +7,11 @@
 # them. In a small generated module only the wrapper's own replaces count, so
 # we can require the real module and fix up what its replaces used to do.
 
-# Run a long command in the background, printing a heartbeat with elapsed time
-# so a 10-minute compile does not look hung; on failure show the log's tail.
-# lc_run_logged LABEL LOGFILE DIR COMMAND...  (COMMAND runs in DIR)
-lc_run_logged() {
-  local label="$1" logfile="$2" dir="$3"
-  shift 3
-  local start="${SECONDS}" pid rc=0 next=30
-  # exec: the background pid is the command itself, so the trap below can
-  # signal it directly.
-  (cd "${dir}" && exec "$@") >>"${logfile}" 2>&1 &
-  pid="$!"
-  # If we are interrupted or killed, take go (which then stops its compile
-  # workers) with us instead of leaving it compiling for minutes.
-  # shellcheck disable=SC2064 # expand pid now
-  trap "kill -TERM ${pid} 2>/dev/null; exit 130" INT TERM
-  while kill -0 "${pid}" 2>/dev/null; do
-    sleep 1
-    if kill -0 "${pid}" 2>/dev/null && ((SECONDS - start >= next)); then
-      lc_log "  ... ${label}: still running ($((SECONDS - start))s)"
-      next=$((next + 30))
-    fi
-  done
-  wait "${pid}" || rc="$?"
-  trap - INT TERM
-  if [[ "${rc}" -ne 0 ]]; then
-    printf '[local-cluster] %s failed (exit %s); last lines of %s:\n' "${label}" "${rc}" "${logfile}" >&2
-    tail -n 40 "${logfile}" >&2
-    exit "${rc}"
-  fi
-  lc_log "  ${label}: done in $((SECONDS - start))s"
-}
+# shellcheck source=SCRIPTDIR/heartbeat.sh
+source "$(dirname "${BASH_SOURCE[0]}")/heartbeat.sh"
+
+# lc_run_logged LABEL LOGFILE DIR COMMAND...  (COMMAND runs in DIR, with a heartbeat; see heartbeat.sh)
+lc_run_logged() { heartbeat_run lc_log "$@"; }
 
 # Go settings shared by all builds. GOTOOLCHAIN=local: never fetch another Go
 # toolchain behind the user's back; CGO off: static binaries, as upstream ships.
@@ -108,7 +82,7 @@ lc_build_etcd() {
   lc_run_logged "etcd: go get" "${LC_PREFIX}/logs/build-etcd.log" "${dir}" \
     "${LC_GO[@]}" get "go.etcd.io/etcd/server/v3@v${LC_ETCD_VERSION}"
   lc_run_logged "etcd: go build" "${LC_PREFIX}/logs/build-etcd.log" "${dir}" \
-    "${LC_GO[@]}" build -trimpath -ldflags "-s -w" -o "${LC_BIN}/.etcd.tmp" go.etcd.io/etcd/server/v3
+    "${LC_GO[@]}" build -v -trimpath -ldflags "-s -w" -o "${LC_BIN}/.etcd.tmp" go.etcd.io/etcd/server/v3
   mv -f "${LC_BIN}/.etcd.tmp" "${LC_BIN}/etcd"
   lc_stamp etcd "${want}"
   lc_log "etcd v${LC_ETCD_VERSION}: built in $((SECONDS - t))s"
@@ -129,7 +103,7 @@ lc_build_kwok() {
     "${LC_GO[@]}" get "sigs.k8s.io/kwok/cmd/kwok@v${LC_KWOK_VERSION}"
   # Same ldflags as kwok's hack/releases.sh, so `kwok --version` is truthful.
   lc_run_logged "kwok: go build" "${LC_PREFIX}/logs/build-kwok.log" "${dir}" \
-    "${LC_GO[@]}" build -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v${LC_KWOK_VERSION} -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=v${LC_K8S_VERSION}" \
+    "${LC_GO[@]}" build -v -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v${LC_KWOK_VERSION} -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=v${LC_K8S_VERSION}" \
     -o "${LC_BIN}/.kwok.tmp" sigs.k8s.io/kwok/cmd/kwok
   mv -f "${LC_BIN}/.kwok.tmp" "${LC_BIN}/kwok"
 
@@ -208,7 +182,7 @@ lc_build_kubernetes() {
   mkdir -p "${LC_BIN}/.k8s.tmp"
   # One `go build` for all of them so the shared packages compile once.
   lc_run_logged "kubernetes: go build" "${LC_PREFIX}/logs/build-kubernetes.log" "${dir}" \
-    "${LC_GO[@]}" build -trimpath -ldflags "${ld}" -o "${LC_BIN}/.k8s.tmp/" "${pkgs[@]}"
+    "${LC_GO[@]}" build -v -trimpath -ldflags "${ld}" -o "${LC_BIN}/.k8s.tmp/" "${pkgs[@]}"
   for b in "${LC_K8S_BINS[@]}"; do
     mv -f "${LC_BIN}/.k8s.tmp/${b}" "${LC_BIN}/${b}"
     lc_stamp "${b}" "${want}"
