@@ -253,10 +253,11 @@ describe("cluster stack over SSH (real engine, command provider, sshd)", functio
     expect(k3sInstalled(server)).to.equal(false);
     expect(k3sInstalled(agentA)).to.equal(false);
     expect(hostCalls(server)).to.include("uninstall k3s-uninstall.sh");
+    // Every state the backend kept (history, backups), and everything the engine printed, across all the steps above;
+    // before `stack rm`, which deletes the history.
+    expect(await leaks(false), "after destroy: history, backups and output").to.deep.equal([]);
     await rig.stack.workspace.removeStack("qa");
     expect(remainingStacks(rig.engine)).to.deep.equal([]);
     expect(stackLocks(rig.engine)).to.deep.equal([]);
-    // Every state the backend kept (history, backups), and everything the engine printed, across all the steps above.
-    expect(await leaks(false), "the stack is gone: history, backups and output only").to.deep.equal([]);
   });
 });
