@@ -103,11 +103,11 @@ describe("cluster stack over SSH (real engine, command provider, sshd)", functio
     expect(rig.hosts.hosts.map((h) => hostCalls(h).length)).to.deep.equal(before.calls);
   });
 
-  /** Every form of the token, the SSH key and the kubeconfig's client key, in every state, output and log line. */
-  const leaks = (withOutputs = true) =>
+  /** Every form of the token and the SSH key, in every state, stack output and line the engine printed. */
+  const leaks = () =>
     secretLeaks({
       engine: rig.engine,
-      stack: withOutputs ? rig.stack : undefined,
+      stack: rig.stack,
       engineOutput: rig.output.join(""),
       canary: "k3s-server-1",
       secrets: { "K3s token": TOKEN, "SSH private key": rig.hosts.clientKey },
@@ -255,7 +255,7 @@ describe("cluster stack over SSH (real engine, command provider, sshd)", functio
     expect(hostCalls(server)).to.include("uninstall k3s-uninstall.sh");
     // Every state the backend kept (history, backups), and everything the engine printed, across all the steps above;
     // before `stack rm`, which deletes the history.
-    expect(await leaks(false), "after destroy: history, backups and output").to.deep.equal([]);
+    expect(await leaks(), "after destroy: history, backups, outputs and engine output").to.deep.equal([]);
     await rig.stack.workspace.removeStack("qa");
     expect(remainingStacks(rig.engine)).to.deep.equal([]);
     expect(stackLocks(rig.engine)).to.deep.equal([]);
