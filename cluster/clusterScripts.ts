@@ -1,11 +1,12 @@
 // Cluster-side commands, run with `k3s kubectl` on the first server: making room for a (re)joining node, draining and
 // forgetting a removed one, reconciling labels and taints, reading the kubeconfig, applying Rancher's agent manifest.
 import { ClusterSettings, PlannedNode } from "./config";
-import { READY_PATH, StepTarget, sudoFor, wrapStep } from "./scripts";
+import { k3sBin, READY_PATH, StepTarget, sudoFor, wrapStep } from "./scripts";
 import { shQuote, shWords } from "./shell";
 import { taintKey } from "./rules";
 
-const KUBECTL = "k3s kubectl";
+/** Set by clusterStep to the k3s binary's absolute path (sudo's secure_path may not reach k3s.binDir). */
+const KUBECTL = '"$qa_k3s" kubectl';
 /** Annotation naming the labels / taints this program put on a node, so removed ones can be taken off again. */
 export const LABELS_ANNOTATION = "qa-k8s.io/labels";
 export const TAINTS_ANNOTATION = "qa-k8s.io/taints";
@@ -13,6 +14,11 @@ export const GONE_ANNOTATION = "qa-k8s.io/gone";
 
 function onFirst(step: string, node: PlannedNode, first: PlannedNode): StepTarget {
   return { step, node: node.name, runOn: first };
+}
+
+/** A cluster-side step: `body` calls kubectl through the absolute path of k3s. */
+function clusterStep(settings: ClusterSettings, target: StepTarget, body: string, secrets: "QA_MANIFEST_URL"[] = []) {
+  return wrapStep(target, `qa_k3s=${k3sBin(settings)}\n${body}`, secrets, sudoFor(settings));
 }
 
 const kubectl = (...words: string[]) => `${KUBECTL} ${shWords(words)}`;
@@ -31,7 +37,7 @@ export function admitScript(settings: ClusterSettings, node: PlannedNode, first:
     `  ${kubectl("-n", "kube-system", "delete", "secret", `${node.name}.node-password.k3s`, "--ignore-not-found")}`,
     "fi",
   ].join("\n");
-  return wrapStep(onFirst("admit", node, first), body, [], sudoFor(settings));
+  return clusterStep(settings, onFirst("admit", node, first), body);
 }
 
 /** After the host was uninstalled: the Node object and its password secret go, so the name can join again later. */
@@ -40,7 +46,7 @@ export function forgetScript(settings: ClusterSettings, node: PlannedNode, first
     kubectl("delete", "node", node.name, "--ignore-not-found", "--timeout=120s"),
     kubectl("-n", "kube-system", "delete", "secret", `${node.name}.node-password.k3s`, "--ignore-not-found"),
   ].join("\n");
-  return wrapStep(onFirst("forget", node, first), body, [], sudoFor(settings));
+  return clusterStep(settings, onFirst("forget", node, first), body);
 }
 
 /**
@@ -69,7 +75,7 @@ export function drainScript(settings: ClusterSettings, node: PlannedNode, first:
     `  echo ${shQuote(`node ${node.name} is not Ready or is marked gone: cordoned only, its pods go with its Node object`)}`,
     "fi",
   ].join("\n");
-  return wrapStep(onFirst("drain", node, first), body, [], sudoFor(settings));
+  return clusterStep(settings, onFirst("drain", node, first), body);
 }
 
 /**
@@ -85,7 +91,7 @@ export function markGoneScript(settings: ClusterSettings, node: PlannedNode, fir
     `  echo ${shQuote(`node ${node.name} is not in the cluster`)}`,
     "fi",
   ].join("\n");
-  return wrapStep(onFirst("mark-gone", node, first), body, [], sudoFor(settings));
+  return clusterStep(settings, onFirst("mark-gone", node, first), body);
 }
 
 /**
@@ -131,7 +137,7 @@ export function labelsScript(
       `${TAINTS_ANNOTATION}=${taintKeys.join(",")}`,
     ),
   ].join("\n");
-  return wrapStep(onFirst("labels", node, first), body, [], sudoFor(settings));
+  return clusterStep(settings, onFirst("labels", node, first), body);
 }
 
 /** Prints the first server's admin kubeconfig (/etc/rancher/k3s/k3s.yaml), waiting for K3s to write it. */
@@ -150,7 +156,7 @@ export function kubeconfigScript(settings: ClusterSettings, first: PlannedNode):
     "done",
     "printf '%s\\n' \"$qa_kc\"",
   ].join("\n");
-  return wrapStep({ step: "read-kubeconfig", node: first.name, runOn: first }, body, [], sudoFor(settings));
+  return clusterStep(settings, { step: "read-kubeconfig", node: first.name, runOn: first }, body);
 }
 
 /** Applies Rancher's cluster agent manifest; its URL embeds the registration token and comes in on stdin. */
@@ -161,10 +167,5 @@ export function rancherApplyScript(settings: ClusterSettings, first: PlannedNode
     `curl -fsSL --retry 3 ${insecure ? "--insecure " : ""}-o "$qa_manifest" "$QA_MANIFEST_URL"`,
     `${KUBECTL} apply -f "$qa_manifest"`,
   ].join("\n");
-  return wrapStep(
-    { step: "rancher-register", node: first.name, runOn: first },
-    body,
-    ["QA_MANIFEST_URL"],
-    sudoFor(settings),
-  );
+  return clusterStep(settings, { step: "rancher-register", node: first.name, runOn: first }, body, ["QA_MANIFEST_URL"]);
 }

@@ -15,6 +15,10 @@ export const DEFAULTS = {
   "k3s.extraServerArgs": [] as string[],
   "k3s.extraAgentArgs": [] as string[],
   "k3s.installScriptUrl": "https://get.k3s.io",
+  "k3s.installScriptSha256": "",
+  "k3s.binaryMirrorUrl": "",
+  "k3s.allowHttp": false,
+  "k3s.binDir": "/usr/local/bin",
   "k3s.airgap": false,
   "k3s.drainTimeoutSeconds": 300,
   "k3s.upgradeBatchSize": 1,
@@ -77,6 +81,13 @@ export interface ClusterSettings {
     readonly extraServerArgs: readonly string[];
     readonly extraAgentArgs: readonly string[];
     readonly installScriptUrl: string;
+    /** Lower-case hex digest the installer must have; undefined = not pinned. */
+    readonly installScriptSha256?: string;
+    /** GITHUB_URL of the upstream installer: where the K3s release binaries are downloaded from. */
+    readonly binaryMirrorUrl?: string;
+    readonly allowHttp: boolean;
+    /** INSTALL_K3S_BIN_DIR: where k3s and its uninstall scripts live; every call goes by absolute path. */
+    readonly binDir: string;
     readonly airgap: boolean;
     readonly registries?: Registries;
     readonly drainTimeoutSeconds: number;

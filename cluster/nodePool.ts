@@ -14,7 +14,8 @@ import {
 } from "./clusterScripts";
 import { ClusterIdentity, identityProblems } from "./identity";
 import { rewriteKubeconfig } from "./kubeconfig";
-import { installPayload, installScript, uninstallScript } from "./scripts";
+import { installPayload, installScript } from "./scripts";
+import { uninstallScript } from "./uninstall";
 import { K3sNode, NodeCommands } from "./k3sNode";
 
 export interface NodePoolArgs {

@@ -1,6 +1,6 @@
 // `servers` and `agents`: the machines of the cluster, checked entry by entry and placed (first server, joiners).
 import { bad, isPlainObject, missing, NodeEntry, PlannedNode, Role, SOURCE } from "./config";
-import { isHost, isLabel, isNodeName, isTaint, parseHostKey } from "./rules";
+import { hasIpv6Zone, isHost, isLabel, isNodeName, isTaint, parseHostKey } from "./rules";
 
 const NODE_FIELDS = ["name", "host", "hostKey", "labels", "taints", "gone"];
 const KEYSCAN = "ssh-keyscan -t ed25519 <host> | cut -d' ' -f2-";
@@ -41,6 +41,15 @@ function parseEntry(field: string, item: unknown, problems: string[]): NodeEntry
   }
   if (host === undefined || host === "") {
     problems.push(missing(`${field}.host`, "set the machine's DNS name or IP address"));
+  } else if (typeof host === "string" && hasIpv6Zone(host)) {
+    problems.push(
+      bad(
+        `${field}.host`,
+        host,
+        "is an IPv6 address with a zone (%interface), which cannot be part of K3S_URL or --tls-san",
+        "use the machine's global IPv6 address, its IPv4 address or its DNS name",
+      ),
+    );
   } else if (typeof host !== "string" || !isHost(host)) {
     problems.push(
       bad(`${field}.host`, host, "is not a valid hostname or IP address", "use a DNS name or IPv4/IPv6 address"),

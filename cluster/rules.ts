@@ -6,6 +6,11 @@ const DNS_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const HOST_LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
 const LABEL_NAME = "[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?";
 
+/** An IPv6 address with a zone (`fe80::1%eth0`): valid for ssh, but not in a URL such as K3S_URL. */
+export function hasIpv6Zone(value: string): boolean {
+  return isIP(value) === 6 && value.includes("%");
+}
+
 /** A DNS name (RFC 1123) or an IPv4/IPv6 address, without brackets or port. */
 export function isHost(value: string): boolean {
   if (isIP(value) !== 0) return true;
@@ -101,22 +106,15 @@ export const MANAGED_FLAGS: Readonly<Record<string, string>> = {
   "private-registry": "k3s.registries",
 };
 
+/** Flags that give the node another name than the configured one (`--with-node-id` appends a random id). */
+export const RENAMING_FLAGS: readonly string[] = ["node-name", "with-node-id"];
+
 export function flagName(flag: string): string {
   return flag.replace(/^--/, "").split("=")[0];
 }
 
-/** An absolute path from a conservative alphabet. */
-export function isAbsolutePath(value: string): boolean {
-  return /^\/[A-Za-z0-9._/-]*$/.test(value) && !value.split("/").includes("..");
-}
-
 export function isFileMode(value: string): boolean {
   return /^[0-7]{3,4}$/.test(value);
-}
-
-/** http(s) or file URL without whitespace, quotes or backslashes. */
-export function isInstallerUrl(value: string): boolean {
-  return /^(https?:\/\/[^/\s'"`\\]+|file:\/\/)\/[^\s'"`\\]*$/.test(value) || /^https?:\/\/[^/\s'"`\\]+$/.test(value);
 }
 
 export function isHttpsUrl(value: string): boolean {

@@ -5,8 +5,9 @@
 // captured so that a failure ends with one line naming the step, node and host, followed by the last lines of output
 // with every secret replaced by [secret].
 import { ClusterSettings, PlannedNode } from "./config";
+import { fetchInstallerLines, sourceEnv } from "./installSource";
 import { renderRegistries } from "./registries";
-import { shExport, shInvoke, shQuote, shWords } from "./shell";
+import { shExport, shInvoke, shQuote } from "./shell";
 
 /** Where a step runs and what it is about, for the failure line. */
 export interface StepTarget {
@@ -112,6 +113,10 @@ export function installEnv(
   const env: [string, string][] = [
     ["INSTALL_K3S_VERSION", k3s.version],
     ["INSTALL_K3S_EXEC", installFlags(settings, node, servers).join(" ")],
+    // Always explicit: upstream falls back to /opt/bin when /usr/local/bin is read-only, and every later call of k3s
+    // or its uninstaller goes by absolute path into this directory.
+    ["INSTALL_K3S_BIN_DIR", k3s.binDir],
+    ...sourceEnv(k3s),
   ];
   if (node.role === "server") env.push(["K3S_KUBECONFIG_MODE", k3s.kubeconfigMode]);
   if (node.role === "agent") {
@@ -144,6 +149,8 @@ export function installScript(
   const { k3s } = settings;
   const body: string[] = [];
   if (node.role === "server") body.push(tokenGuard(k3s.dataDir));
+  // Air-gapped: the installer enables and (re)starts whatever binary it finds, so a wrong one is refused before.
+  if (k3s.airgap) body.push(airgapBinaryCheck(k3s.binDir, k3s.version));
   body.push(
     'if [ -n "$QA_REGISTRIES" ]; then',
     "  mkdir -p /etc/rancher/k3s",
@@ -152,27 +159,11 @@ export function installScript(
     "fi",
     ...installEnv(settings, node, servers).map(([k, v]) => shExport(k, v)),
     "export K3S_TOKEN",
-    'qa_installer=$(mktemp "${TMPDIR:-/tmp}/qa-k8s-installer.XXXXXX")',
-    `trap 'rm -f "$qa_installer"' EXIT`,
-    "if command -v curl >/dev/null 2>&1; then",
-    `  curl -fsSL --retry 3 -o "$qa_installer" ${shQuote(k3s.installScriptUrl)}`,
-    "else",
-    `  wget -q -O "$qa_installer" ${shQuote(k3s.installScriptUrl)}`,
-    "fi",
+    ...fetchInstallerLines(k3s),
     `echo ${shQuote(`qa-k8s: running the K3s installer (${step}, ${k3s.version}) on ${node.name}`)}`,
     'sh "$qa_installer"',
   );
-  if (k3s.airgap) {
-    body.push(
-      "qa_have=$(k3s --version 2>/dev/null | head -n 1 || true)",
-      `case "$qa_have" in *${shQuote(k3s.version)}*) ;; *)`,
-      `  printf 'the pre-copied k3s binary reports "%s"\\n' "$qa_have" >&2`,
-      `  echo ${shQuote(`k3s.version is ${k3s.version}: copy the matching k3s binary and images to the host before pulumi up`)} >&2`,
-      "  exit 1 ;;",
-      "esac",
-    );
-  }
-  if (node.role === "server") body.push(waitReady(node.name));
+  if (node.role === "server") body.push(waitReady(settings, node.name));
   const marker = installedMarker(settings, node);
   body.push(`mkdir -p ${shQuote(k3s.dataDir)}`, `touch ${shQuote(marker)}`);
   const script =
@@ -205,10 +196,10 @@ function tokenGuard(dataDir: string): string {
 }
 
 /** Waits until the node reports Ready, so a server upgrade finishes before the next one starts. */
-export function waitReady(node: string, seconds = 180): string {
+export function waitReady(settings: ClusterSettings, node: string, seconds = 180): string {
   return [
     "qa_i=0",
-    `until [ "$(k3s kubectl get node ${shQuote(node)} -o ${shQuote(READY_PATH)} 2>/dev/null)" = True ]; do`,
+    `until [ "$(${k3sBin(settings)} kubectl get node ${shQuote(node)} -o ${shQuote(READY_PATH)} 2>/dev/null)" = True ]; do`,
     "  qa_i=$((qa_i + 1))",
     `  if [ "$qa_i" -ge ${Math.ceil(seconds / 2)} ]; then`,
     `    echo ${shQuote(`node ${node} is not Ready ${seconds}s after the installer finished; see journalctl -u k3s on that host`)} >&2`,
@@ -221,16 +212,23 @@ export function waitReady(node: string, seconds = 180): string {
 
 export const READY_PATH = 'jsonpath={.status.conditions[?(@.type=="Ready")].status}';
 
-/** Removes K3s from the host with the uninstaller the installer left (it stops K3s and deletes its data). */
-export function uninstallScript(settings: ClusterSettings, node: PlannedNode): string {
-  const tool = node.role === "server" ? "k3s-uninstall.sh" : "k3s-agent-uninstall.sh";
-  const body = [
-    `if command -v ${tool} >/dev/null 2>&1; then`,
-    `  ${shWords([tool])}`,
-    "else",
-    `  echo ${shQuote(`${tool} not found: K3s is not installed on ${node.name}, nothing to uninstall`)}`,
+/** The k3s binary by absolute path: sudo's secure_path (RHEL: /sbin:/bin:/usr/sbin:/usr/bin) may not reach it. */
+export function k3sBin(settings: ClusterSettings): string {
+  return shQuote(`${settings.k3s.binDir}/k3s`);
+}
+
+function airgapBinaryCheck(binDir: string, version: string): string {
+  const bin = shQuote(`${binDir}/k3s`);
+  return [
+    `if [ ! -x ${bin} ]; then`,
+    `  echo ${shQuote(`k3s.airgap is true but there is no executable ${binDir}/k3s on this host; copy the ${version} binary and images there before pulumi up (or set k3s.binDir)`)} >&2`,
+    "  exit 1",
     "fi",
-    `rm -f ${shQuote(installedMarker(settings, node))}`,
+    `qa_have=$(${bin} --version 2>/dev/null | head -n 1 || true)`,
+    `case "$qa_have" in *${shQuote(` ${version} `)}*) ;; *)`,
+    `  printf 'the pre-copied k3s binary reports "%s"\\n' "$qa_have" >&2`,
+    `  echo ${shQuote(`k3s.version is ${version}: copy the matching k3s binary and images to the host before pulumi up`)} >&2`,
+    "  exit 1 ;;",
+    "esac",
   ].join("\n");
-  return wrapStep({ step: "uninstall", node: node.name, runOn: node }, body, [], sudoFor(settings));
 }

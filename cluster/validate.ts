@@ -11,6 +11,8 @@ import {
   RawConfig,
   SOURCE,
 } from "./config";
+import { binDirProblem, dataDirProblem } from "./hostPaths";
+import { checkInstallSource } from "./installSource";
 import { checkTopology, parseNodeList } from "./nodes";
 import { Registries, validateRegistries } from "./registries";
 import * as rules from "./rules";
@@ -51,10 +53,8 @@ export function validateClusterConfig(
   }
 
   const dataDir = cfg.string("k3s.dataDir", DEFAULTS["k3s.dataDir"]);
-  if (!rules.isAbsolutePath(dataDir))
-    problems.push(
-      bad("k3s.dataDir", dataDir, "is not an absolute path of letters, digits and . _ / -", "use e.g. /data/k3s"),
-    );
+  const binDir = cfg.string("k3s.binDir", DEFAULTS["k3s.binDir"]);
+  for (const problem of [dataDirProblem(dataDir), binDirProblem(binDir)]) if (problem) problems.push(problem);
   const kubeconfigMode = cfg.string("k3s.kubeconfigMode", DEFAULTS["k3s.kubeconfigMode"]);
   if (!rules.isFileMode(kubeconfigMode))
     problems.push(bad("k3s.kubeconfigMode", kubeconfigMode, "is not an octal file mode", "use e.g. 600 or 644"));
@@ -62,28 +62,19 @@ export function validateClusterConfig(
   const extraServerArgs = flags(cfg, "k3s.extraServerArgs");
   const extraAgentArgs = flags(cfg, "k3s.extraAgentArgs");
 
-  const installScriptUrl = cfg.string("k3s.installScriptUrl", DEFAULTS["k3s.installScriptUrl"]);
   const airgap = cfg.boolean("k3s.airgap", DEFAULTS["k3s.airgap"]);
-  if (!rules.isInstallerUrl(installScriptUrl)) {
-    problems.push(
-      bad(
-        "k3s.installScriptUrl",
-        installScriptUrl,
-        "is not an http(s):// or file:// URL",
-        "use https://get.k3s.io, a mirror, or file:///opt/k3s/install.sh for air-gapped hosts",
-      ),
-    );
-  } else if (airgap && installScriptUrl === DEFAULTS["k3s.installScriptUrl"]) {
-    problems.push(
-      `${SOURCE}: k3s.airgap is true but k3s.installScriptUrl is "${installScriptUrl}", which air-gapped hosts cannot reach; point it at your mirror or at a copy on the hosts (file:///opt/k3s/install.sh)`,
-    );
-  }
+  const source = checkInstallSource(cfg, DEFAULTS["k3s.installScriptUrl"], airgap);
+  const docker = cfg.boolean("k3s.docker", DEFAULTS["k3s.docker"]);
 
   // An empty map (the declared default) means no registries.yaml is managed.
   const registriesJson = cfg.json("k3s.registries", "map");
   const registriesRaw =
     isPlainObject(registriesJson) && Object.keys(registriesJson).length > 0 ? registriesJson : undefined;
   if (registriesRaw) problems.push(...validateRegistries(registriesRaw, isSecret("k3s.registries")));
+  if (registriesRaw && docker)
+    problems.push(
+      `${SOURCE}: k3s.registries is set but k3s.docker is true; K3s writes registries.yaml into its containerd configuration, which Docker does not read, so the mirrors and credentials would be silently ignored; configure the registries in Docker (/etc/docker/daemon.json, docker login) and remove k3s.registries, or set k3s.docker false`,
+    );
 
   const user = cfg.string("ssh.user", DEFAULTS["ssh.user"]);
   if (!rules.isUnixUser(user))
@@ -126,11 +117,12 @@ export function validateClusterConfig(
     k3s: {
       version,
       dataDir,
-      docker: cfg.boolean("k3s.docker", DEFAULTS["k3s.docker"]),
+      docker,
       kubeconfigMode,
       extraServerArgs,
       extraAgentArgs,
-      installScriptUrl,
+      ...source,
+      binDir,
       airgap,
       registries: registriesRaw as Registries | undefined,
       drainTimeoutSeconds: cfg.integer("k3s.drainTimeoutSeconds", DEFAULTS["k3s.drainTimeoutSeconds"], 10, 86400),
@@ -178,6 +170,15 @@ function flags(cfg: RawConfig, key: "k3s.extraServerArgs" | "k3s.extraAgentArgs"
           flag,
           "is not a single --flag or --flag=value of letters, digits and = , : . _ / @ + % -",
           "write one flag per list item, e.g. --disable=traefik",
+        ),
+      );
+    } else if (rules.RENAMING_FLAGS.includes(rules.flagName(flag))) {
+      cfg.problems.push(
+        bad(
+          field,
+          flag,
+          "renames the node, but the program finds each node by its configured name (labels, drain, removal)",
+          "remove it and set the name in servers[].name / agents[].name",
         ),
       );
     } else if (rules.MANAGED_FLAGS[rules.flagName(flag)]) {

@@ -11,7 +11,19 @@ import {
   rancherApplyScript,
 } from "../../../cluster/clusterScripts";
 import { secretPayload } from "../../../cluster/scripts";
-import { fakeK3s, removeTempDirs, runLocally, seedConfig, settingsOf, tempDir, worker } from "./fixtures";
+import {
+  fakeK3s,
+  k3sDispatcher,
+  removeTempDirs,
+  runLocally,
+  seedConfig,
+  settingsOf,
+  tempDir,
+  worker,
+} from "./fixtures";
+
+/** Every k3s call goes by absolute path (k3s.binDir); here to the dispatcher that runs each test's fake. */
+const config = () => ({ ...seedConfig(), "k3s.binDir": k3sDispatcher() });
 
 /** A fake first server: `k3s` on PATH logging to calls.log; node files say which nodes exist and whether Ready. */
 function cluster(nodes: Record<string, string>) {
@@ -22,14 +34,14 @@ function cluster(nodes: Record<string, string>) {
     fs.existsSync(path.join(dir, "calls.log"))
       ? fs.readFileSync(path.join(dir, "calls.log"), "utf8").trim().split("\n")
       : [];
-  const run = (command: string, stdin = "") => runLocally(command, { pathDirs: [bin], stdin });
+  const run = (command: string, stdin = "") => runLocally(command, { env: { QA_FAKE_K3S_BIN: bin }, stdin });
   return { dir, calls, run };
 }
 
 describe("cluster/clusterScripts", () => {
   after(removeTempDirs);
   const s = settingsOf({
-    ...seedConfig(),
+    ...config(),
     agents: [worker(1, { labels: { "agent-type": "worker", tier: "b" }, taints: ["dedicated=ci:NoSchedule"] })],
   });
   const [first] = s.servers;
@@ -90,7 +102,7 @@ describe("cluster/clusterScripts", () => {
     it("fails with the reason, naming node and server, when the drain times out", () => {
       const c = cluster({ "k3s-worker-1": "True" });
       fs.writeFileSync(path.join(c.dir, "drain-fails"), "");
-      const run = c.run(drainScript(settingsOf({ ...seedConfig(), "k3s.drainTimeoutSeconds": "60" }), w1, first));
+      const run = c.run(drainScript(settingsOf({ ...config(), "k3s.drainTimeoutSeconds": "60" }), w1, first));
       expect(run.status).to.equal(1);
       expect(run.stderr).to.include(
         'qa-k8s: step "drain" failed on node k3s-worker-1, run on server k3s-server-1 (host 10.0.0.10) with exit code 1',
@@ -175,7 +187,11 @@ describe("cluster/clusterScripts", () => {
     fs.writeFileSync(path.join(noisy, "curl"), '#!/bin/sh\necho "curl: cannot fetch $*" >&2\nexit 22\n', {
       mode: 0o755,
     });
-    const failed = runLocally(cmd, { pathDirs: [noisy, path.join(c.dir, "bin")], stdin: secretPayload([url]) });
+    const failed = runLocally(cmd, {
+      pathDirs: [noisy],
+      env: { QA_FAKE_K3S_BIN: path.join(c.dir, "bin") },
+      stdin: secretPayload([url]),
+    });
     expect(failed.status).to.equal(22);
     expect(failed.stderr).to.include('qa-k8s: step "rancher-register" failed on node k3s-server-1 (host 10.0.0.10)');
     expect(failed.stderr).to.include("curl: cannot fetch -fsSL --retry 3 --insecure -o");

@@ -98,7 +98,8 @@ export function runLocally(
     ...process.env,
     TMPDIR: tempDir("tmp"),
     ...opts.env,
-    PATH: [...(opts.pathDirs ?? []), process.env.PATH].join(":"),
+    // An explicit PATH stands for the host's PATH (e.g. RHEL's sudo secure_path) and is used as given.
+    PATH: opts.env?.PATH ?? [...(opts.pathDirs ?? []), process.env.PATH].join(":"),
   };
   const result = spawnSync("/bin/sh", ["-c", command], {
     input: opts.stdin ?? "",
@@ -153,5 +154,19 @@ exit 0
 `,
     { mode: 0o755 },
   );
+  return bin;
+}
+
+/**
+ * A fixed bin dir (for `k3s.binDir` of settings shared by several tests) whose `k3s` runs the fakeK3s of the folder
+ * named by $QA_FAKE_K3S_BIN, so each test keeps its own fake cluster. Removed when the test process exits.
+ */
+export function k3sDispatcher(): string {
+  const bin = path.join(os.tmpdir(), `qa-k8s-unit-k3s-dispatch-${process.pid}`);
+  if (!fs.existsSync(path.join(bin, "k3s"))) {
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, "k3s"), '#!/bin/sh\nexec "$QA_FAKE_K3S_BIN/k3s" "$@"\n', { mode: 0o755 });
+    process.on("exit", () => fs.rmSync(bin, { recursive: true, force: true }));
+  }
   return bin;
 }

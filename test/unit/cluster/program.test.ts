@@ -89,7 +89,7 @@ describe("cluster program (mocks)", () => {
     it("puts the removal steps into delete commands", () => {
       const drain = reg(run, "qa-k3s-worker-2-drain").inputs;
       expect(drain.create).to.equal(undefined);
-      expect(drain.delete).to.include(inner("k3s kubectl 'cordon' 'k3s-worker-2'"));
+      expect(drain.delete).to.include(inner(`"$qa_k3s" kubectl 'cordon' 'k3s-worker-2'`));
       expect(drain.delete).to.include("--timeout=300s");
       expect(reg(run, "qa-k3s-worker-2-install").inputs.delete).to.include("k3s-agent-uninstall.sh");
       expect(reg(run, "qa-k3s-server-1-install").inputs.delete).to.include("k3s-uninstall.sh");
@@ -128,7 +128,7 @@ describe("cluster program (mocks)", () => {
       const reader = reg(run, "qa-kubeconfig");
       expect(reader.additionalSecretOutputs).to.include("stdout");
       expect(reader.inputs.logging).to.equal("stderr");
-      expect(reader.inputs.create).to.include(inner("k3s kubectl 'config' 'view' '--raw'"));
+      expect(reader.inputs.create).to.include(inner(`"$qa_k3s" kubectl 'config' 'view' '--raw'`));
       expect(depsOf(run, "qa-kubeconfig")).to.deep.equal(["qa-k3s-server-1-install"]);
     });
   });
@@ -142,6 +142,7 @@ describe("cluster program (mocks)", () => {
       run = await runProgram(
         {
           ...seedConfig(),
+          "k3s.docker": false,
           "k3s.registries": registries,
           "rancher.apiUrl": "https://rancher.example.test",
           "rancher.token": RANCHER_TOKEN,
@@ -289,7 +290,7 @@ describe("cluster program (mocks)", () => {
     it("installs air-gapped from the configured installer, with downloads skipped", () => {
       const create = reg(run, "qa-k3s-worker-1-install").inputs.create as string;
       expect(create).to.include(inner("export INSTALL_K3S_SKIP_DOWNLOAD='true'"));
-      expect(create).to.include(inner("'file:///opt/k3s/install.sh'"));
+      expect(create).to.include(inner("cat '/opt/k3s/install.sh' >\"$qa_installer\""));
       expect(create).to.include("--docker");
     });
   });

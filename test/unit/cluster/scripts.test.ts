@@ -8,7 +8,6 @@ import {
   installScript,
   secretPayload,
   serverUrl,
-  uninstallScript,
   wrapStep,
 } from "../../../cluster/scripts";
 import {
@@ -123,8 +122,18 @@ describe("cluster/scripts", () => {
       expect(Object.fromEntries(installEnv(s, s.agents[0], s.servers))).to.deep.equal({
         INSTALL_K3S_VERSION: "v1.33.5+k3s1",
         INSTALL_K3S_EXEC: "agent --node-name k3s-worker-1 --data-dir /data/k3s --docker --node-label agent-type=worker",
+        INSTALL_K3S_BIN_DIR: "/usr/local/bin",
         K3S_URL: "https://10.0.0.10:6443",
         INSTALL_K3S_SKIP_DOWNLOAD: "true",
+      });
+      const mirrored = settingsOf({
+        ...seedConfig(),
+        "k3s.binDir": "/opt/bin",
+        "k3s.binaryMirrorUrl": "https://mirror.example.test/k3s/releases/",
+      });
+      expect(Object.fromEntries(installEnv(mirrored, mirrored.agents[0], mirrored.servers))).to.include({
+        INSTALL_K3S_BIN_DIR: "/opt/bin",
+        GITHUB_URL: "https://mirror.example.test/k3s/releases",
       });
       expect(Object.fromEntries(installEnv(s, s.servers[0], s.servers))).to.include({ K3S_KUBECONFIG_MODE: "644" });
       expect(Object.fromEntries(installEnv(seed(), seed().agents[0], seed().servers))).not.to.have.property(
@@ -144,7 +153,12 @@ describe("cluster/scripts", () => {
         configs: { "nexus.example.test:5000": { auth: { username: "ci", password: "registry-password-123" } } },
       };
       const s = settingsOf(
-        { ...seedConfig(), servers: [server(1), server(2), server(3)], "k3s.registries": registries },
+        {
+          ...seedConfig(),
+          servers: [server(1), server(2), server(3)],
+          "k3s.docker": false,
+          "k3s.registries": registries,
+        },
         ["k3s.token", "ssh.privateKey", "k3s.registries"],
       );
       for (const node of [...s.servers, ...s.agents]) {
@@ -159,7 +173,7 @@ describe("cluster/scripts", () => {
 
     it("carries token and registries.yaml on stdin, one base64 line each", () => {
       const registries = { mirrors: { "docker.io": { endpoint: ["https://nexus.example.test:5000"] } } };
-      const s = settingsOf({ ...seedConfig(), "k3s.registries": registries });
+      const s = settingsOf({ ...seedConfig(), "k3s.docker": false, "k3s.registries": registries });
       const lines = installPayload(TOKEN, s).split("\n");
       expect(Buffer.from(lines[0], "base64").toString()).to.equal(TOKEN);
       expect(Buffer.from(lines[1], "base64").toString()).to.equal(
@@ -225,10 +239,14 @@ describe("cluster/scripts", () => {
       fs.writeFileSync(path.join(dataDir, "server", "token"), "K10abc::server:the-old-cluster-token-000\n");
       const bin = fakeK3s(dir);
       fs.writeFileSync(path.join(dir, "nodes", "k3s-server-1"), "True");
-      const s = settingsOf({ ...seedConfig(), "k3s.dataDir": dataDir, "k3s.installScriptUrl": fakeInstaller(dir) });
+      const s = settingsOf({
+        ...seedConfig(),
+        "k3s.dataDir": dataDir,
+        "k3s.binDir": bin,
+        "k3s.installScriptUrl": fakeInstaller(dir),
+      });
       const refused = runLocally(installScript(s, s.servers[0], s.servers, "upgrade"), {
         stdin: installPayload(TOKEN, s),
-        pathDirs: [bin],
       });
       expect(refused.status).to.equal(3);
       expect(refused.stderr).to.include("k3s.token does not match the token of the K3s datastore already on this host");
@@ -236,24 +254,25 @@ describe("cluster/scripts", () => {
 
       const same = runLocally(installScript(s, s.servers[0], s.servers, "upgrade"), {
         stdin: installPayload("the-old-cluster-token-000", s),
-        pathDirs: [bin],
       });
       expect(same.status, same.stderr).to.equal(0);
       expect(recorded(dir).EXEC).to.match(/^server /);
     });
 
-    it("servers wait until their node is Ready", () => {
+    it("servers wait until their node is Ready, calling k3s by absolute path (sudo's secure_path may miss it)", () => {
       const dir = tempDir("ready");
       const bin = fakeK3s(dir);
       fs.writeFileSync(path.join(dir, "nodes", "k3s-server-1"), "True");
       const s = settingsOf({
         ...seedConfig(),
         "k3s.dataDir": path.join(dir, "data"),
+        "k3s.binDir": bin,
         "k3s.installScriptUrl": fakeInstaller(dir),
       });
+      // PATH as RHEL's sudo secure_path leaves it: the bin dir is not on it.
       const run = runLocally(installScript(s, s.servers[0], s.servers, "install"), {
         stdin: installPayload(TOKEN, s),
-        pathDirs: [bin],
+        env: { PATH: "/sbin:/bin:/usr/sbin:/usr/bin" },
       });
       expect(run.status, run.stderr).to.equal(0);
       expect(fs.readFileSync(path.join(dir, "calls.log"), "utf8")).to.include(
@@ -261,21 +280,36 @@ describe("cluster/scripts", () => {
       );
     });
 
-    it("air-gapped installs check that the pre-copied binary has the configured version", () => {
+    it("air-gapped installs check the pre-copied binary's version BEFORE the installer enables and starts it", () => {
       const dir = tempDir("airgap");
       const bin = path.join(dir, "bin");
       fs.mkdirSync(bin);
-      fs.writeFileSync(path.join(bin, "k3s"), "#!/bin/sh\necho 'k3s version v1.32.1+k3s1 (abc)'\n", { mode: 0o755 });
-      const s = settingsOf({ ...seedConfig(), "k3s.airgap": true, "k3s.installScriptUrl": fakeInstaller(dir) });
-      const run = runLocally(installScript(s, s.agents[0], s.servers, "install"), {
-        stdin: installPayload(TOKEN, s),
-        pathDirs: [bin],
+      const s = settingsOf({
+        ...seedConfig(),
+        "k3s.airgap": true,
+        "k3s.binDir": bin,
+        "k3s.dataDir": path.join(dir, "data"),
+        "k3s.installScriptUrl": fakeInstaller(dir),
       });
-      expect(run.status).to.equal(1);
-      expect(run.stderr).to.include('the pre-copied k3s binary reports "k3s version v1.32.1+k3s1 (abc)"');
-      expect(run.stderr).to.include(
+      const install = () =>
+        runLocally(installScript(s, s.agents[0], s.servers, "install"), { stdin: installPayload(TOKEN, s) });
+      const none = install();
+      expect(none.status).to.equal(1);
+      expect(none.stderr).to.include(
+        `k3s.airgap is true but there is no executable ${bin}/k3s on this host; copy the v1.33.5+k3s1 binary and images there before pulumi up (or set k3s.binDir)`,
+      );
+      // A prefix of the wanted version is another version.
+      fs.writeFileSync(path.join(bin, "k3s"), "#!/bin/sh\necho 'k3s version v1.33.5+k3s10 (abc)'\n", { mode: 0o755 });
+      const wrong = install();
+      expect(wrong.status).to.equal(1);
+      expect(wrong.stderr).to.include('the pre-copied k3s binary reports "k3s version v1.33.5+k3s10 (abc)"');
+      expect(wrong.stderr).to.include(
         "k3s.version is v1.33.5+k3s1: copy the matching k3s binary and images to the host before pulumi up",
       );
+      expect(fs.existsSync(path.join(dir, "called")), "the installer must not run").to.equal(false);
+      fs.writeFileSync(path.join(bin, "k3s"), "#!/bin/sh\necho 'k3s version v1.33.5+k3s1 (abc)'\n", { mode: 0o755 });
+      const right = install();
+      expect(right.status, right.stderr).to.equal(0);
       expect(recorded(dir).SKIP).to.equal("true");
     });
   });
@@ -302,33 +336,6 @@ describe("cluster/scripts", () => {
     const second = ensure();
     expect(second.stdout).to.include("K3s is installed on k3s-worker-1: nothing to do");
     expect(fs.existsSync(path.join(dir, "called")), "installer must not run again").to.equal(false);
-    const removed = runLocally(uninstallScript(s, s.agents[0]));
-    expect(removed.status, removed.stderr).to.equal(0);
-    expect(
-      fs.existsSync(path.join(dir, "data", ".qa-k8s-installed-k3s-worker-1")),
-      "uninstall removes the marker",
-    ).to.equal(false);
-  });
-
-  describe("uninstall", () => {
-    it("uses the server or agent uninstaller, and is a no-op when K3s is gone already", () => {
-      const dir = tempDir("uninstall");
-      const s = seed();
-      const missing = runLocally(uninstallScript(s, s.agents[0]));
-      expect(missing.status).to.equal(0);
-      expect(missing.stdout).to.include(
-        "k3s-agent-uninstall.sh not found: K3s is not installed on k3s-worker-1, nothing to uninstall",
-      );
-      fs.writeFileSync(
-        path.join(dir, "k3s-agent-uninstall.sh"),
-        `#!/bin/sh\necho agent-uninstalled > '${dir}/done'\n`,
-        { mode: 0o755 },
-      );
-      const run = runLocally(uninstallScript(s, s.agents[0]), { pathDirs: [dir] });
-      expect(run.status, run.stderr).to.equal(0);
-      expect(fs.readFileSync(path.join(dir, "done"), "utf8")).to.equal("agent-uninstalled\n");
-      expect(uninstallScript(s, s.servers[0])).to.include("k3s-uninstall.sh");
-    });
   });
 
   it("runs under sudo -n when the SSH user is not root", () => {

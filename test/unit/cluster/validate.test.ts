@@ -54,6 +54,16 @@ describe("cluster/validate", () => {
       }
     });
 
+    it("refuses IPv6 addresses with a zone, which make an invalid K3S_URL", () => {
+      expectProblems(
+        { servers: [server(1, { host: "fe80::1%eth0" })], agents: [worker(1, { host: "fe80::2%25eth0" })] },
+        [
+          `${P}servers[0].host "fe80::1%eth0" is an IPv6 address with a zone (%interface), which cannot be part of K3S_URL or --tls-san; use the machine's global IPv6 address, its IPv4 address or its DNS name`,
+          `${P}agents[0].host "fe80::2%25eth0" is an IPv6 address with a zone (%interface), which cannot be part of K3S_URL or --tls-san; use the machine's global IPv6 address, its IPv4 address or its DNS name`,
+        ],
+      );
+    });
+
     it("accepts DNS names, IPv4 and IPv6", () => {
       const agents = [
         worker(1, { host: "node-1.qa.example.test" }),
@@ -192,9 +202,47 @@ describe("cluster/validate", () => {
         ],
       );
       expectProblems({ "k3s.version": "v1.34.0-rc1+k3s1" }, []);
-      expectProblems({ "k3s.dataDir": "/data/../etc" }, [
-        `${P}k3s.dataDir "/data/../etc" is not an absolute path of letters, digits and . _ / -; use e.g. /data/k3s`,
+    });
+
+    it("refuses a data dir that removing a node would wipe the system with, or that is written ambiguously", () => {
+      const SYSTEM = `is a system directory, and removing a node deletes the data dir with everything in it; use a directory that holds only K3s' data, e.g. /data/k3s or /var/lib/rancher/k3s`;
+      const PLAIN = `is not a plain absolute path (no "//", "/./", "/../" or trailing "/"); write it like /data/k3s`;
+      const ALPHABET = "is not an absolute path of letters, digits and . _ / -; use e.g. /data/k3s";
+      const cases: [string, string][] = [
+        ["/", PLAIN],
+        ["//", PLAIN],
+        ["/etc", SYSTEM],
+        ["/usr", SYSTEM],
+        ["/var", SYSTEM],
+        ["/home", SYSTEM],
+        ["/var/lib", SYSTEM],
+        ["/usr/local/bin", SYSTEM],
+        ["/data/../etc", PLAIN],
+        ["/data/./k3s", PLAIN],
+        ["/data//k3s", PLAIN],
+        ["/data/k3s/", PLAIN],
+        ["data/k3s", ALPHABET],
+        ["../k3s", ALPHABET],
+        ["/data/k3s;rm -rf /", ALPHABET],
+        ["/data/k3s\n", ALPHABET],
+        ["/data/k3s ", ALPHABET],
+      ];
+      for (const [dir, rule] of cases)
+        expect(problemsOf({ ...seedConfig(), "k3s.dataDir": dir }), dir).to.deep.equal([
+          `${P}k3s.dataDir ${JSON.stringify(dir)} ${rule}`,
+        ]);
+      for (const dir of ["/data/k3s", "/var/lib/rancher/k3s", "/srv/k3s", "/opt/k3s-data"])
+        expectProblems({ "k3s.dataDir": dir }, []);
+    });
+
+    it("checks k3s.binDir like a path, and accepts the upstream defaults", () => {
+      expectProblems({ "k3s.binDir": "/opt/bin/" }, [
+        `${P}k3s.binDir "/opt/bin/" is not a plain absolute path (no "//", "/./", "/../" or trailing "/"); write it like /data/k3s`,
       ]);
+      expectProblems({ "k3s.binDir": "bin" }, [
+        `${P}k3s.binDir "bin" is not an absolute path of letters, digits and . _ / -; use e.g. /data/k3s`,
+      ]);
+      for (const dir of ["/usr/local/bin", "/opt/bin", "/usr/bin"]) expectProblems({ "k3s.binDir": dir }, []);
     });
 
     it("never shows the token in a message", () => {
@@ -224,13 +272,84 @@ describe("cluster/validate", () => {
 
     it("checks the installer URL, and that air-gapped hosts do not use get.k3s.io", () => {
       expectProblems({ "k3s.installScriptUrl": "ftp://x" }, [
-        `${P}k3s.installScriptUrl "ftp://x" is not an http(s):// or file:// URL; use https://get.k3s.io, a mirror, or file:///opt/k3s/install.sh for air-gapped hosts`,
+        `${P}k3s.installScriptUrl "ftp://x" is not an https:// or file:// URL; use https://get.k3s.io, a mirror, or file:///opt/k3s/install.sh for air-gapped hosts`,
       ]);
       expectProblems({ "k3s.airgap": true }, [
         `${P}k3s.airgap is true but k3s.installScriptUrl is "https://get.k3s.io", which air-gapped hosts cannot reach; point it at your mirror or at a copy on the hosts (file:///opt/k3s/install.sh)`,
       ]);
       expectProblems({ "k3s.airgap": true, "k3s.installScriptUrl": "file:///opt/k3s/install.sh" }, []);
-      expectProblems({ "k3s.installScriptUrl": "http://127.0.0.1:8080/install.sh" }, []);
+      expectProblems({ "k3s.installScriptUrl": "http://127.0.0.1:8080/install.sh", "k3s.allowHttp": true }, []);
+    });
+
+    it("refuses plain http:// unless k3s.allowHttp, and credentials in installer and mirror URLs", () => {
+      const HTTP =
+        "uses plain http://, so anyone on the network path can replace what runs as root on every host; use https://, or set k3s.allowHttp true for a trusted network (and pin k3s.installScriptSha256)";
+      expectProblems({ "k3s.installScriptUrl": "http://mirror.example.test/install.sh" }, [
+        `${P}k3s.installScriptUrl "http://mirror.example.test/install.sh" ${HTTP}`,
+      ]);
+      expectProblems({ "k3s.binaryMirrorUrl": "http://mirror.example.test/k3s" }, [
+        `${P}k3s.binaryMirrorUrl "http://mirror.example.test/k3s" ${HTTP}`,
+      ]);
+      const creds = (key: string) =>
+        `${P}${key} contains credentials (user:password@host), which would be stored in plain text in the configuration and the state; serve it without authentication on a trusted network, or copy it to the hosts (file://)`;
+      expectProblems(
+        {
+          "k3s.installScriptUrl": "https://ci:hunter2@mirror.example.test/install.sh",
+          "k3s.binaryMirrorUrl": "https://token@mirror.example.test/k3s",
+        },
+        [creds("k3s.installScriptUrl"), creds("k3s.binaryMirrorUrl")],
+      );
+      expectProblems({ "k3s.binaryMirrorUrl": "file:///opt/k3s" }, [
+        `${P}k3s.binaryMirrorUrl "file:///opt/k3s" is not an https:// URL; use the mirror's URL of the K3s releases, e.g. https://mirror.example.test/k3s-io/k3s/releases`,
+      ]);
+      expectProblems({ "k3s.installScriptUrl": "file://host/opt/install.sh" }, [
+        `${P}k3s.installScriptUrl "file://host/opt/install.sh" is not a file:///absolute/path of letters, digits and . _ / -; use e.g. file:///opt/k3s/install.sh`,
+      ]);
+      expectProblems(
+        {
+          "k3s.airgap": true,
+          "k3s.installScriptUrl": "file:///opt/k3s/install.sh",
+          "k3s.binaryMirrorUrl": "https://m.example.test/k3s",
+        },
+        [
+          `${P}k3s.binaryMirrorUrl is set but k3s.airgap is true, and air-gapped installs download no binary; remove one of the two`,
+        ],
+      );
+      expectProblems({ "k3s.binaryMirrorUrl": "https://mirror.example.test/k3s-io/k3s/releases" }, []);
+    });
+
+    it("checks k3s.installScriptSha256 is a SHA-256 digest", () => {
+      expectProblems({ "k3s.installScriptSha256": "abc" }, [
+        `${P}k3s.installScriptSha256 "abc" is not a SHA-256 digest (64 hex digits); set it to the first word of: sha256sum install.sh`,
+      ]);
+      expect(
+        settingsOf({ ...seedConfig(), "k3s.installScriptSha256": "AB".repeat(32) }).k3s.installScriptSha256,
+      ).to.equal("ab".repeat(32));
+    });
+
+    it("refuses k3s.registries with docker: true (registries.yaml configures containerd, not Docker)", () => {
+      const registries = { mirrors: { "docker.io": { endpoint: ["https://nexus.example.test:5000"] } } };
+      expectProblems({ "k3s.docker": true, "k3s.registries": registries }, [
+        `${P}k3s.registries is set but k3s.docker is true; K3s writes registries.yaml into its containerd configuration, which Docker does not read, so the mirrors and credentials would be silently ignored; configure the registries in Docker (/etc/docker/daemon.json, docker login) and remove k3s.registries, or set k3s.docker false`,
+      ]);
+      expectProblems({ "k3s.docker": false, "k3s.registries": registries }, []);
+    });
+
+    it("refuses extra flags that rename the node, in every form", () => {
+      const RENAME =
+        "renames the node, but the program finds each node by its configured name (labels, drain, removal); remove it and set the name in servers[].name / agents[].name";
+      expectProblems(
+        {
+          "k3s.extraAgentArgs": ["--with-node-id", "--node-name=x", "--node-name"],
+          "k3s.extraServerArgs": ["--with-node-id=true"],
+        },
+        [
+          `${P}k3s.extraServerArgs[0] "--with-node-id=true" ${RENAME}`,
+          `${P}k3s.extraAgentArgs[0] "--with-node-id" ${RENAME}`,
+          `${P}k3s.extraAgentArgs[1] "--node-name=x" ${RENAME}`,
+          `${P}k3s.extraAgentArgs[2] "--node-name" ${RENAME}`,
+        ],
+      );
     });
 
     it("checks numbers against their range", () => {
