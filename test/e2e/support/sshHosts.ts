@@ -2,12 +2,22 @@
 // 2222, each with its own host key and its own root folder. sshd hands every session QA_HOST_ROOT/QA_HOST_NAME and a
 // PATH that starts with <root>/usr/local/bin, so programs installed "into /usr/local/bin" of a host (by the fake
 // installer) are that host's alone, while the cluster program runs its usual commands unchanged.
+//
+// With `views: true` each sshd runs instead in its own mount namespace (`unshare --mount`), where the directories K3s
+// uses are bind mounts of that host's own folders: /usr/local/bin, /etc/systemd/system, /etc/rancher,
+// /var/lib/rancher, /srv (room for a custom data dir) and /mnt (the fakes' records and host.env). The program and the
+// fake installer then use the real upstream paths unchanged — no prefix variable, nothing the program has to honour —
+// and a test can assert "nothing of K3s left" on real paths of one host (installerServer.ts, onHost). Bind mounts
+// need their target: /etc/rancher and /var/lib/rancher are created empty on the test machine when missing, and
+// removed again when empty. `user` adds a non-root login with its own sudo policy (a per-host /etc/passwd and
+// /etc/sudoers.d), e.g. RHEL's secure_path /sbin:/bin:/usr/sbin:/usr/bin.
 import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { inView, prepareView, removeCreatedTargets, viewMounts } from "./hostViews";
 
 const run = promisify(execFile);
 const SSHD = "/usr/sbin/sshd";
@@ -22,6 +32,8 @@ export interface SshHost {
   /** `ssh-ed25519 AAAA...`, as `hostKey` in Pulumi.qa.yaml. */
   readonly hostKey: string;
   readonly dir: string;
+  /** With `views`: the host's own directories, host path -> folder on the test machine. */
+  readonly view?: { readonly mounts: Readonly<Record<string, string>> };
 }
 
 export interface SshHosts {
@@ -38,6 +50,13 @@ export interface SshHosts {
   logins(host: SshHost): number;
   /** Stops every sshd and removes the folder. */
   stop(): Promise<void>;
+  /** With `views`: the shared state of the fake cluster (its "API server"), seen by every host. */
+  readonly clusterDir?: string;
+  /**
+   * Listens on a stopped host's address and port and counts the connections that arrive: proves that nothing even
+   * tries to reach a dead machine (a stopped sshd cannot count refused attempts).
+   */
+  listenInstead(host: SshHost): Promise<{ connections(): number; close(): Promise<void> }>;
 }
 
 export interface SshHostsOptions {
@@ -47,6 +66,10 @@ export interface SshHostsOptions {
   readonly port?: number;
   /** Parent folder. @default the OS temp dir */
   readonly baseDir?: string;
+  /** Give each host its own mount namespace view of the directories K3s uses (see the top of this file). */
+  readonly views?: boolean;
+  /** With `views`: a non-root login user on every host, with passwordless sudo under this secure_path. */
+  readonly user?: { readonly name: string; readonly securePath: string };
 }
 
 function keygen(file: string): void {
@@ -83,7 +106,10 @@ function sshdConfig(host: SshHost, authorizedKeys: string): string {
     // The cluster program opens several sessions at once (agents in parallel).
     "MaxStartups 200",
     "MaxSessions 50",
-    `SetEnv QA_HOST_ROOT=${host.root} QA_HOST_NAME=${host.name} PATH=${hostPath}`,
+    // A view needs no PATH trick: the host's own /usr/local/bin is mounted where upstream puts k3s.
+    host.view
+      ? `SetEnv QA_HOST_NAME=${host.name}`
+      : `SetEnv QA_HOST_ROOT=${host.root} QA_HOST_NAME=${host.name} PATH=${hostPath}`,
     "",
   ].join("\n");
 }
@@ -116,7 +142,9 @@ function pidOf(host: SshHost): number | undefined {
 
 async function startSshd(host: SshHost): Promise<void> {
   fs.mkdirSync("/run/sshd", { recursive: true });
-  await run(SSHD, ["-f", path.join(host.dir, "sshd_config"), "-E", path.join(host.dir, "sshd.log")]);
+  const sshd = [SSHD, "-f", path.join(host.dir, "sshd_config"), "-E", path.join(host.dir, "sshd.log")];
+  const [file, args] = host.view ? inView(host, sshd) : [sshd[0], sshd.slice(1)];
+  await run(file, args);
   running.add(host);
   await waitForPort(host.address, host.port, 10000);
   for (let i = 0; i < 100 && pidOf(host) === undefined; i++) await new Promise((r) => setTimeout(r, 50));
@@ -194,6 +222,13 @@ export async function startSshHosts(count: number, options: SshHostsOptions = {}
   keygen(clientKeyPath);
   const authorizedKeys = path.join(dir, "authorized_keys");
   fs.writeFileSync(authorizedKeys, publicKey(clientKeyPath) + "\n", { mode: 0o600 });
+  // sshd reads authorized_keys as the user who logs in: a non-root user must be able to reach it.
+  if (options.user) {
+    fs.chmodSync(dir, 0o755);
+    fs.chmodSync(authorizedKeys, 0o644);
+  }
+  const clusterDir = options.views ? path.join(dir, "cluster") : undefined;
+  if (clusterDir) fs.mkdirSync(clusterDir);
 
   const hosts: SshHost[] = [];
   for (let i = 0; i < count; i++) {
@@ -210,7 +245,9 @@ export async function startSshHosts(count: number, options: SshHostsOptions = {}
       root,
       hostKey: publicKey(path.join(hostDir, "ssh_host_ed25519_key")),
       dir: hostDir,
+      ...(options.views ? { view: { mounts: viewMounts(hostDir, options.user) } } : {}),
     };
+    if (clusterDir) prepareView(host, clusterDir, options.user);
     fs.writeFileSync(path.join(hostDir, "sshd_config"), sshdConfig(host, authorizedKeys));
     hosts.push(host);
   }
@@ -239,6 +276,23 @@ export async function startSshHosts(count: number, options: SshHostsOptions = {}
     async stop() {
       for (const host of hosts) await stopSshd(host);
       fs.rmSync(dir, { recursive: true, force: true });
+      removeCreatedTargets();
+    },
+    clusterDir,
+    async listenInstead(host) {
+      let connections = 0;
+      const server = net.createServer((socket) => {
+        connections++;
+        socket.destroy();
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen({ host: host.address, port: host.port, exclusive: true }, resolve);
+      });
+      return {
+        connections: () => connections,
+        close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+      };
     },
   };
 }

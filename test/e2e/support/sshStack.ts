@@ -10,7 +10,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { openStack } from "../../../automation/stack";
 import { Engine, privateEngine, remainingStacks } from "./engine";
 import { InstallerServer, startInstallerServer } from "./installerServer";
-import { SshHost, SshHosts, startSshHosts } from "./sshHosts";
+import { SshHost, SshHosts, SshHostsOptions, startSshHosts } from "./sshHosts";
 import { PROJECT_DIR } from "../../../automation/stack";
 
 const PROJECT_ENTRIES = [
@@ -33,7 +33,7 @@ export interface ClusterRig {
   /** The private project folder holding Pulumi.qa.yaml. */
   readonly workDir: string;
   readonly stack: Stack;
-  /** K3s data dir on the hosts (a test folder). */
+  /** K3s data dir on the hosts: a custom one (upstream's uninstaller leaves it), inside each host's own view. */
   readonly dataDir: string;
   /** Every line the engine printed, for the secret check. */
   readonly output: string[];
@@ -65,16 +65,24 @@ export function editStackConfig(workDir: string, values: Record<string, unknown>
   fs.writeFileSync(file, YAML.stringify(doc));
 }
 
+/** The data dir the rig configures: under /srv, which every host's view has to itself. */
+export const RIG_DATA_DIR = "/srv/k3s";
+
 /**
- * Starts `hostCount` SSH hosts, the installer server and a `qa` stack whose config points at them (secrets set with
- * --secret, hosts' keys pinned); `config` adds or overrides keys.
+ * Starts `hostCount` SSH hosts, each with its own filesystem view (sshHosts.ts `views`), the installer server (also
+ * the binary mirror) and a `qa` stack whose config points at them (secrets set with --secret, hosts' keys pinned);
+ * `config` adds or overrides keys; `hostOptions.user` logs in as that non-root user (ssh.user).
  */
-export async function startClusterRig(hostCount: number, config: Record<string, unknown> = {}): Promise<ClusterRig> {
+export async function startClusterRig(
+  hostCount: number,
+  config: Record<string, unknown> = {},
+  hostOptions: SshHostsOptions = {},
+): Promise<ClusterRig> {
   const engine = await privateEngine("cluster");
-  const hosts = await startSshHosts(hostCount);
+  const hosts = await startSshHosts(hostCount, { views: true, ...hostOptions });
   const installer = await startInstallerServer();
   const workDir = projectCopy();
-  const dataDir = path.join(hosts.dir, "k3s-data");
+  const dataDir = RIG_DATA_DIR;
   const output: string[] = [];
   let stack: Stack | undefined;
   const dispose = async () => {
@@ -102,6 +110,10 @@ export async function startClusterRig(hostCount: number, config: Record<string, 
       "k3s.version": "v1.33.5+k3s1",
       "k3s.dataDir": dataDir,
       "k3s.installScriptUrl": installer.url,
+      // The fake releases come from 127.0.0.1 over plain http, which must be allowed explicitly.
+      "k3s.binaryMirrorUrl": installer.mirrorUrl,
+      "k3s.allowHttp": true,
+      ...(hostOptions.user ? { "ssh.user": hostOptions.user.name } : {}),
       "k3s.kubeconfigMode": "644",
       "ssh.port": hosts.hosts[0].port,
       // A refused or dead host should fail fast in tests.
