@@ -275,6 +275,22 @@ describe("cluster program (mocks)", () => {
       }
     });
 
+    it("calls k3s and its uninstallers only by absolute path (sudo's secure_path on RHEL has no /usr/local/bin)", () => {
+      let commands = 0;
+      for (const r of ofType(run, CMD)) {
+        for (const field of ["create", "update", "delete"]) {
+          const cmd = r.inputs[field] as string | undefined;
+          if (cmd === undefined || cmd === "true") continue;
+          commands++;
+          // k3s, k3s-uninstall.sh or k3s-agent-uninstall.sh in command position (messages may name them).
+          expect(cmd, `${r.name}.${field}`).not.to.match(
+            /(^|\n|;|&&|\|\||\$\(|\bthen|\bdo|\belse|command -v)\s*k3s(-agent)?(-uninstall\.sh)?(\s|$)/,
+          );
+        }
+      }
+      expect(commands).to.be.greaterThan(20);
+    });
+
     it("connects through the bastion, whose host key is pinned too", () => {
       const conn = reveal(reg(run, "qa-k3s-worker-1-install").inputs.connection) as Record<string, unknown>;
       expect(conn).to.deep.include({ host: "10.0.1.1", port: 2222, user: "deploy", dialErrorLimit: 3 });
