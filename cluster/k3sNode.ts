@@ -140,7 +140,9 @@ export class K3sNode extends pulumi.ComponentResource {
       new remote.Command(
         `${name}-drain`,
         { ...common, connection: args.clusterConnection, delete: commands.drain },
-        { parent: this, dependsOn: [this.install] },
+        // Also on membership directly: when the node turns `gone`, its install is renamed and no longer depends on
+        // membership, and only this keeps the drain (cordon) before the forget step deletes the Node object.
+        { parent: this, dependsOn: [this.install, ...(membership ? [membership] : [])] },
       );
     }
 

@@ -82,7 +82,12 @@ describe("cluster program (mocks)", () => {
     });
 
     it("orders removal drain -> uninstall -> forget through dependencies", () => {
-      expect(depsOf(run, "qa-k3s-worker-2-drain")).to.deep.equal(["qa-k3s-worker-2-install"]);
+      // Membership directly too: once the node is `gone` its install no longer depends on membership, and only this
+      // keeps the forget step (delete Node) after the drain's cordon.
+      expect(depsOf(run, "qa-k3s-worker-2-drain")).to.deep.equal([
+        "qa-k3s-worker-2-install",
+        "qa-k3s-worker-2-membership",
+      ]);
       expect(depsOf(run, "qa-k3s-worker-2-install")).to.include("qa-k3s-worker-2-membership");
     });
 
