@@ -161,6 +161,9 @@ export function installScript(
     "export K3S_TOKEN",
     ...fetchInstallerLines(k3s),
     `echo ${shQuote(`qa-k8s: running the K3s installer (${step}, ${k3s.version}) on ${node.name}`)}`,
+    // Under sudo, SUDO_COMMAND holds this whole script. The installer builds the unit's environment file from
+    // `export` output line by line, so lines of it such as K3S_KUBECONFIG_MODE=... would land there and override.
+    "unset SUDO_COMMAND",
     'sh "$qa_installer"',
   );
   if (node.role === "server") body.push(waitReady(settings, node.name));

@@ -210,6 +210,29 @@ describe("cluster/scripts", () => {
       expect(run.stdout).not.to.include(TOKEN);
     });
 
+    it("keeps sudo's SUDO_COMMAND (this whole script) out of the installer's environment file", () => {
+      const dir = tempDir("sudo-env");
+      // Upstream's create_env_file, verbatim in effect: export output read line by line, K3S_ lines kept.
+      fs.writeFileSync(
+        path.join(dir, "install.sh"),
+        `sh -c export | while read x v; do echo $v; done | grep -E '^(K3S|CONTAINERD)_' > '${dir}/env'\n`,
+      );
+      const s = settingsOf({ ...seedConfig(), "k3s.installScriptUrl": `file://${dir}/install.sh` });
+      const run = runLocally(installScript(s, s.agents[0], s.servers, "install"), {
+        stdin: installPayload(TOKEN, s),
+        // What sudo sets: the command line, script included.
+        env: { SUDO_COMMAND: "/usr/bin/sh -c set -u\nexport K3S_URL=junk\nexport K3S_TOKEN" },
+      });
+      expect(
+        fs
+          .readFileSync(path.join(dir, "env"), "utf8")
+          .split("\n")
+          .filter((l) => l.includes("junk")),
+      ).to.deep.equal([]);
+      expect(fs.readFileSync(path.join(dir, "env"), "utf8")).to.include("K3S_URL='https://10.0.0.10:6443'");
+      expect(run.stdout + run.stderr).to.include("qa-k8s: running the K3s installer");
+    });
+
     it("names step, node and host when it fails, with the token redacted from the output", () => {
       const dir = tempDir("install-fail");
       const s = settingsOf({ ...seedConfig(), "k3s.installScriptUrl": fakeInstaller(dir) });
