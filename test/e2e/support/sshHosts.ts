@@ -209,6 +209,7 @@ process.on("exit", () => {
     }
   }
   for (const host of hosts) fs.rmSync(path.dirname(host.dir), { recursive: true, force: true });
+  removeCreatedTargets();
 });
 
 /** Starts `count` SSH hosts (127.0.0.2, .3, ...) and a client key they all accept. */
