@@ -109,6 +109,22 @@ describe("feature stack, real engine, local control plane", function () {
     expect(Object.keys(preview.changeSummary)).to.deep.equal(["same"]);
   });
 
+  it("refresh sees a change made behind Pulumi's back, and the next up undoes exactly that", async () => {
+    await cluster.kubectl("-n", STACK, "scale", "deployment", "wallet", "--replicas=0");
+    const refresh = await stack.refresh({ onOutput });
+    expect(refresh.summary.resourceChanges?.update, "the scaled Deployment, read back from the API server").to.equal(1);
+    const up = await stack.up({ onOutput });
+    expect(up.summary.resourceChanges?.update).to.equal(1);
+    const wallet = await cluster.kubectlJson<{ spec: { replicas: number } }>(
+      "-n",
+      STACK,
+      "get",
+      "deployment",
+      "wallet",
+    );
+    expect(wallet.spec.replicas).to.equal(1);
+  });
+
   it("one re-pushed image updates exactly one Deployment, which rolls out", async () => {
     const pushed = await registry.push("bu/auth", "master_latest", "auth master build 2");
     const up = await stack.up({ onOutput });

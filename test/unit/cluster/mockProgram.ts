@@ -176,10 +176,11 @@ async function execute(
   process.removeAllListeners("unhandledRejection");
   process.on("unhandledRejection", onRejection);
   try {
-    const { default: cluster } = await import("../../../cluster");
+    // Through the root entry, as the engine runs it: it flattens `--path` config objects before the wing reads them.
+    const { default: program } = await import("../../../index");
     let outputs: Record<string, unknown>;
     try {
-      outputs = cluster() as unknown as Record<string, unknown>;
+      outputs = (await program()) as unknown as Record<string, unknown>;
     } catch (error) {
       // Wait all the same: a registration already sent must show up in regs for the test to see it.
       await settled();
