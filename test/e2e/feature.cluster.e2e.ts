@@ -154,6 +154,7 @@ describe("feature stack, real engine, local control plane", function () {
     await stack.destroy({ onOutput });
     const namespaces = await cluster.kubectl("get", "namespaces", "-o", "name");
     expect(namespaces).to.not.contain(`namespace/${STACK}`);
+    expect(remainingStacks(engine), "the stack file the checks below must see gone").to.have.length(1);
     await stack.workspace.removeStack(STACK);
     expect(remainingStacks(engine)).to.deep.equal([]);
     expect(stackLocks(engine)).to.deep.equal([]);

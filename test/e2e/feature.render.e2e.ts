@@ -141,6 +141,7 @@ describe("feature stack, real engine, render mode", function () {
   it("destroy removes every rendered file and leaves no stack and no lock", async () => {
     await stack.destroy({ onOutput });
     expect(renderedFiles(renderDir).size).to.equal(0);
+    expect(remainingStacks(engine), "the stack file the checks below must see gone").to.have.length(1);
     await stack.workspace.removeStack(STACK);
     expect(remainingStacks(engine)).to.deep.equal([]);
     expect(stackLocks(engine)).to.deep.equal([]);
