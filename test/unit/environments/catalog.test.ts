@@ -2,6 +2,7 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import { stringify } from "yaml";
 import { CatalogError, parseCatalog } from "../../../environments/catalog";
+import { routeHostProblems } from "../../../environments/catalogChecks";
 
 const FILE = "catalog.yaml";
 const SEED_SERVICES =
@@ -38,6 +39,7 @@ describe("the shipped catalog", () => {
   });
 
   it("stays within the memory and CPU the seed measured", () => {
+    expect(catalog, "the loop below sees every service").to.have.length(70);
     for (const s of catalog) {
       const memory = Number(/^(\d+)Mi$/.exec(s.resources.requests.memory)?.[1]);
       const cpu = Number(/^(\d+)m$/.exec(s.resources.requests.cpu)?.[1]);
@@ -109,9 +111,94 @@ describe("catalog validation", () => {
     ]);
   });
 
-  it("refuses names that are not DNS-1123 labels", () => {
+  const DNS1035 =
+    "lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, at most 63 characters";
+
+  it("refuses names that are not DNS-1035 labels, as Service names must be", () => {
     expect(problems([service({ name: "Auth_UI" })])).to.deep.equal([
-      `${FILE}: service "Auth_UI": name must be a DNS-1123 label (lower-case letters, digits and '-', at most 63 characters); rename it, e.g. "auth-ui"`,
+      `${FILE}: service "Auth_UI": name "Auth_UI" is not a DNS-1035 label, which a Service name must be (${DNS1035}); rename it, e.g. "auth-ui"`,
+    ]);
+    expect(problems([service({ name: "3d-viewer" })])).to.deep.equal([
+      `${FILE}: service "3d-viewer": name "3d-viewer" is not a DNS-1035 label, which a Service name must be (${DNS1035}); rename it, e.g. "svc-3d-viewer"`,
+    ]);
+    const long = `a${"b".repeat(63)}`;
+    expect(problems([service({ name: long })])).to.deep.equal([
+      `${FILE}: service "${long}": name "${long}" is not a DNS-1035 label, which a Service name must be (${DNS1035}); rename it, e.g. "${long.slice(0, 63)}"`,
+    ]);
+    expect(problems([service({ name: "a".repeat(63) })])).to.deep.equal([]);
+  });
+
+  it("leaves a service with storage room for the StatefulSet controller's revision hash (52 characters)", () => {
+    const name = "m".repeat(53);
+    expect(problems([service({ name, storage: "1Gi" })])).to.deep.equal([
+      `${FILE}: service "${name}": name "${name}" has 53 characters, too many for a service with storage: it runs as a StatefulSet, whose controller labels every pod controller-revision-hash=<name>-<hash of up to 10 characters>, and a label value holds at most 63; use at most 52 characters`,
+    ]);
+    expect(problems([service({ name: "m".repeat(52), storage: "1Gi" })])).to.deep.equal([]);
+    expect(problems([service({ name, storage: undefined })]), "a Deployment has no such limit").to.deep.equal([]);
+  });
+
+  it("refuses extra port names Kubernetes refuses, and port names or numbers used twice", () => {
+    const rule =
+      "at most 15 lower-case letters, digits and '-', with at least one letter and no leading, trailing or double '-'";
+    expect(problems([service({ extraPorts: [{ name: "Metrics_Port", port: 9100 }] })])).to.deep.equal([
+      `${FILE}: service "auth": extraPorts name "Metrics_Port" is not a valid port name (${rule}); rename it, e.g. "metrics-port"`,
+    ]);
+    expect(problems([service({ extraPorts: [{ name: "prometheus-metrics", port: 9100 }] })])).to.deep.equal([
+      `${FILE}: service "auth": extraPorts name "prometheus-metrics" is not a valid port name (${rule}); rename it, e.g. "prometheus-metr"`,
+    ]);
+    expect(problems([service({ extraPorts: [{ name: "http", port: 8080 }] })])).to.deep.equal([
+      `${FILE}: service "auth": extraPorts name "http" is used twice (the main port is named "http"); give every extra port its own name`,
+    ]);
+    expect(
+      problems([
+        service({
+          extraPorts: [
+            { name: "tcp", port: 4150 },
+            { name: "tcp", port: 4160 },
+          ],
+        }),
+      ]),
+    ).to.deep.equal([
+      `${FILE}: service "auth": extraPorts name "tcp" is used twice (the main port is named "http"); give every extra port its own name`,
+    ]);
+    expect(problems([service({ extraPorts: [{ name: "admin", port: 3000 }] })])).to.deep.equal([
+      `${FILE}: service "auth": extraPorts.admin 3000 repeats port; a Service exposes each port number once, so remove one of them`,
+    ]);
+    expect(problems([service({ extraPorts: [{ name: "a".repeat(15), port: 9100 }] })])).to.deep.equal([]);
+  });
+
+  it("runs a background worker without a port, and refuses what would need one", () => {
+    const [, worker] = parseCatalog(
+      stringify({
+        services: [{ name: "nsqd", kind: "infra", image: "nsq", port: 4151 }, service({ port: undefined })],
+      }),
+      FILE,
+    );
+    expect(worker.port).to.equal(undefined);
+    expect(
+      problems([
+        service({
+          port: undefined,
+          extraPorts: [{ name: "tcp", port: 4150 }],
+          ingress: [{ path: "/auth" }],
+          readinessProbe: { tcp: true },
+        }),
+      ]),
+    ).to.deep.equal([
+      `${FILE}: service "auth": extraPorts needs the main port, and the service has none; set port or remove extraPorts`,
+      `${FILE}: service "auth": ingress needs the main port, and the service has none; set port or remove ingress`,
+      `${FILE}: service "auth": readinessProbe needs the main port, and the service has none; set port or remove readinessProbe`,
+    ]);
+  });
+
+  it("refuses a service whose Ingress name is the stripPrefix Ingress of another", () => {
+    expect(
+      problems([
+        service({ ingress: [{ path: "/auth", stripPrefix: true }] }),
+        service({ name: "auth-stripped", ingress: [{ path: "/auth-stripped" }] }),
+      ]),
+    ).to.deep.equal([
+      `${FILE}: service "auth-stripped": its Ingress would have the name "auth-stripped" of the stripPrefix Ingress of service "auth"; rename one of them`,
     ]);
   });
 
@@ -131,7 +218,13 @@ describe("catalog validation", () => {
     expect(problems([service({ ingress: route }), service({ name: "auth-v2", ingress: otherHost })])).to.deep.equal([]);
   });
 
-  it("refuses paths without a leading slash and unknown host placeholders", () => {
+  it("refuses paths Kubernetes refuses for pathType Prefix, and unknown host placeholders", () => {
+    expect(problems([service({ ingress: [{ path: "/a/../b" }] })])).to.deep.equal([
+      `${FILE}: service "auth": ingress path "/a/../b" must not contain "/../" (Kubernetes refuses // /./ /../ %2f %2F)`,
+    ]);
+    expect(problems([service({ ingress: [{ path: "/auth/." }] })])).to.deep.equal([
+      `${FILE}: service "auth": ingress path "/auth/." must not end with "/."`,
+    ]);
     expect(problems([service({ ingress: [{ path: "auth", host: "${fqdn}" }] })])).to.deep.equal([
       `${FILE}: service "auth": ingress path "auth" must start with "/"`,
       `${FILE}: service "auth": ingress host "\${fqdn}" uses unknown placeholder \${fqdn}; known: feature, ticket, domain`,
@@ -145,6 +238,9 @@ describe("catalog validation", () => {
     ]);
     expect(problems([service({ storage: "lots" })])).to.deep.equal([
       `${FILE}: service "auth": storage "lots" is not a Kubernetes quantity; use e.g. 1Gi`,
+    ]);
+    expect(problems([service({ storage: "0Gi" })])).to.deep.equal([
+      `${FILE}: service "auth": storage "0Gi" must be greater than zero (a claim's size); use e.g. 1Gi`,
     ]);
   });
 
@@ -199,7 +295,36 @@ describe("catalog validation", () => {
       error = e as Error;
     }
     expect(error?.message).to.equal(
-      `the catalog has 2 problems:\n  ${FILE}: service "A": name must be a DNS-1123 label (lower-case letters, digits and '-', at most 63 characters); rename it, e.g. "a"\n  ${FILE}: service "A": port 0 is out of range 1–65535`,
+      `the catalog has 2 problems:\n  ${FILE}: service "A": name "A" is not a DNS-1035 label, which a Service name must be (${DNS1035}); rename it, e.g. "a"\n  ${FILE}: service "A": port 0 is out of range 1–65535`,
     );
+  });
+});
+
+describe("ingress hosts of one feature", () => {
+  const values = { feature: "verbu-6202", ticket: "VERBU-6202", domain: "qa.example.test" };
+  const routed = (host?: string) =>
+    parseCatalog(stringify({ services: [service({ ingress: [{ path: "/auth", ...(host ? { host } : {}) }] })] }), FILE);
+
+  it("accepts the main host and lower-case templates", () => {
+    expect(routeHostProblems(routed(), values, FILE)).to.deep.equal([]);
+    expect(routeHostProblems(routed("admin-${feature}.${domain}"), values, FILE)).to.deep.equal([]);
+  });
+
+  it("refuses a host the upper-case ticket makes invalid, and says to use the feature", () => {
+    expect(routeHostProblems(routed("admin-${ticket}.${domain}"), values, FILE)).to.deep.equal([
+      `${FILE}: service "auth": ingress host "admin-\${ticket}.\${domain}" gives "admin-VERBU-6202.qa.example.test" for feature verbu-6202, which is not a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', each part starting and ending with a letter or digit, at most 253 characters); use \${feature} (lower-case) instead of \${ticket}`,
+    ]);
+  });
+
+  it("refuses a main host longer than 253 characters and an IP address", () => {
+    const domain = `${"d".repeat(60)}.${"d".repeat(60)}.${"d".repeat(60)}.${"d".repeat(51)}`;
+    const host = `services-verbu-6202.${domain}`;
+    expect(host).to.have.length(254);
+    expect(routeHostProblems(routed(), { ...values, domain }, FILE)).to.deep.equal([
+      `${FILE}: service "auth": ingress host "services-\${feature}.\${domain}" gives "${host}" for feature verbu-6202, which is not a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', each part starting and ending with a letter or digit, at most 253 characters); use a shorter host, or lower-case letters, digits, '-' and '.'`,
+    ]);
+    expect(routeHostProblems(routed("10.0.0.1"), values, FILE)).to.deep.equal([
+      `${FILE}: service "auth": ingress host "10.0.0.1" gives "10.0.0.1" for feature verbu-6202, which is an IP address, not a DNS name; an Ingress routes by host name, so use one`,
+    ]);
   });
 });
