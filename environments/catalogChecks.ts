@@ -47,6 +47,13 @@ export function validateServices(services: CatalogService[], raw: RawService[], 
     problems.push(...portProblems(service, where));
     problems.push(...resourceProblems(service, raw[index], where));
     problems.push(...envProblems(service, where));
+    // The API server refuses an empty image and one with leading or trailing whitespace; a reference has none inside.
+    if (!/^\S+$/.test(service.image)) {
+      problems.push(
+        `${where}: image ${JSON.stringify(service.image)} is empty or contains whitespace, which no image reference does; ` +
+          `e.g. bu/auth (app) or mongo:7.0 (infra)`,
+      );
+    }
     for (const placeholder of placeholdersIn(service.image)) {
       if (service.kind === "app" || !IMAGE_PLACEHOLDERS.includes(placeholder)) {
         problems.push(

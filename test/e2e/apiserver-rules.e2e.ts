@@ -55,10 +55,9 @@ async function controllerAnswer(workload: KubeObject, namespace: string): Promis
     const pods = await kubectl(["-n", namespace, "get", "pods", "-l", `app.kubernetes.io/name=${name}`, "-o", "json"]);
     if (pods.code === 0 && (JSON.parse(pods.stdout) as { items: unknown[] }).items.length > 0) return undefined;
     const events = await kubectl(["-n", namespace, "get", "events", "-o", "json"]);
-    const failed = (JSON.parse(events.stdout) as { items: { reason: string; message: string }[] }).items.find(
-      (event) => event.reason === "FailedCreate",
-    );
-    if (failed) return `(${workload.kind} controller) ${failed.message}`;
+    type Event = { reason: string; message: string; involvedObject: { kind: string } };
+    const failed = (JSON.parse(events.stdout) as { items: Event[] }).items.find((e) => e.reason === "FailedCreate");
+    if (failed) return `(${failed.involvedObject.kind} controller, FailedCreate) ${failed.message}`;
     await new Promise((r) => setTimeout(r, 1000));
   }
   throw new Error(`no pod and no FailedCreate event for ${workload.kind} ${name} in ${CONTROLLER_TIMEOUT_MS / 1000}s`);

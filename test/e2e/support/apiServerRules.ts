@@ -89,7 +89,11 @@ export function programObjects(example: Example, namespace: string): KubeObject[
 
 function specsOf(catalog: readonly CatalogService[], feature: Feature, domain: string) {
   const images = new Map<string, ResolvedImage>(
-    catalog.map((s) => [s.name, { reference: `registry.test/${s.image}:master_latest`, builtOnBranch: false }]),
+    // As resolveImages does: an app's repository under the registry, an infra image as it is.
+    catalog.map((s) => [
+      s.name,
+      { reference: s.kind === "infra" ? s.image : `registry.test/${s.image}:master_latest`, builtOnBranch: false },
+    ]),
   );
   return serviceSpecs(catalog, images, {
     feature,
@@ -224,6 +228,13 @@ export const RULE_CASES: readonly RuleCase[] = [
     rule: "Prefix path does not end with '/..' or '/.'",
     bad: { value: "/auth/..", input: one(app("auth", { ingress: [route("/auth/..")] })) },
     good: { value: "/auth/..x", input: one(app("auth", { ingress: [route("/auth/..x")] })) },
+  },
+  {
+    // Checked on Pods only, not on pod templates: the Deployment is accepted and its ReplicaSet's pods are refused.
+    rule: "a pod's image has no leading or trailing whitespace",
+    bad: { value: '"mongo:7.0 " (infra)', input: one(app("mongodb", { kind: "infra", image: "mongo:7.0 " })) },
+    good: { value: '"mongo:7.0" (infra)', input: one(app("mongodb", { kind: "infra", image: "mongo:7.0" })) },
+    mode: "controller",
   },
   {
     rule: "Ingress host is a DNS-1123 subdomain (lower-case)",

@@ -265,6 +265,15 @@ describe("catalog validation", () => {
     ]);
   });
 
+  it("refuses an empty image and one with whitespace", () => {
+    expect(problems([service({ kind: "infra", image: "mongo:7.0 " })])).to.deep.equal([
+      `${FILE}: service "auth": image "mongo:7.0 " is empty or contains whitespace, which no image reference does; e.g. bu/auth (app) or mongo:7.0 (infra)`,
+    ]);
+    expect(problems([service({ image: "" })])).to.deep.equal([
+      `${FILE}: service "auth": image "" is empty or contains whitespace, which no image reference does; e.g. bu/auth (app) or mongo:7.0 (infra)`,
+    ]);
+  });
+
   it("refuses env names that are invalid or set by qa-k8s itself", () => {
     expect(problems([service({ env: { "MY-VAR": "1", FEATURE: "x" } })])).to.deep.equal([
       `${FILE}: service "auth": env name "MY-VAR" is not a valid variable name; use letters, digits and '_', not starting with a digit`,
