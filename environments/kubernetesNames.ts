@@ -1,8 +1,8 @@
 // The API server's own rules for every name and value this project derives from the catalog and the stack name, read
 // from Kubernetes' validation code: apimachinery's util/validation (IsDNS1123Label, IsDNS1035Label, IsDNS1123Subdomain,
 // IsValidLabelValue, IsValidPortName), core validation (Service names and ports, container ports, claims), networking
-// validation (Ingress hosts and paths) and what the StatefulSet controller adds to a name. Each check returns the rule
-// a value breaks, in words, or undefined; callers say where the value came from and how to fix it.
+// validation (Ingress hosts and paths) and what the StatefulSet controller adds to a name. Each check says whether a
+// value passes (is*) or which rule it breaks, in words (*Problem); callers say where the value came from and the fix.
 // test/e2e/apiserver-rules.e2e.ts proves every rule against the real kube-apiserver, so this list is measured.
 
 import { isIPv6 } from "node:net";
