@@ -10,7 +10,8 @@ import { checkFeatureServices, EnvironmentConfig, validateEnvironmentConfig } fr
 import { featureFromStack, mainHost, tagFromPattern } from "./feature";
 import { resolveImages } from "./images";
 import { ImageRegistry, RegistryClient, RegistryError } from "./registry";
-import { serviceSpecs } from "./services";
+import { routeHostProblems } from "./catalogChecks";
+import { placeholderValues, serviceSpecs } from "./services";
 
 const NAMESPACE = "qa-k8s";
 // Paths in config (catalog, renderTo) are relative to the project, wherever the engine starts the program from.
@@ -106,6 +107,12 @@ export async function deployEnvironment(
 ): Promise<EnvironmentOutputs> {
   const feature = featureFromStack(pulumi.getStack(), settings.ticket);
   const catalog = parseCatalog(catalogText, settings.catalogPath);
+  const hostProblems = routeHostProblems(
+    catalog,
+    placeholderValues({ feature, domain: settings.domain }),
+    settings.catalogPath,
+  );
+  if (hostProblems.length > 0) throw new CatalogError(hostProblems);
   checkFeatureServices(
     settings.featureServices,
     catalog.filter((s) => s.kind === "app").map((s) => s.name),

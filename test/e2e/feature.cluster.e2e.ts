@@ -125,6 +125,17 @@ describe("feature stack, real engine, local control plane", function () {
     expect(wallet.spec.replicas).to.equal(1);
   });
 
+  it("refresh reads the cluster: a Service deleted behind Pulumi's back is dropped, and up puts it back", async () => {
+    await cluster.kubectl("-n", STACK, "delete", "service", "bubot", "--wait=true");
+    const refresh = await stack.refresh({ onOutput });
+    expect(refresh.summary.resourceChanges?.delete, "the refresh saw the deletion").to.equal(1);
+    const up = await stack.up({ onOutput });
+    expect(up.summary.resourceChanges?.create).to.equal(1);
+    expect(Object.keys(up.summary.resourceChanges ?? {}).sort()).to.deep.equal(["create", "same"]);
+    const service = await cluster.kubectlJson<{ metadata: { name: string } }>("-n", STACK, "get", "service", "bubot");
+    expect(service.metadata.name).to.equal("bubot");
+  });
+
   it("one re-pushed image updates exactly one Deployment, which rolls out", async () => {
     const pushed = await registry.push("bu/auth", "master_latest", "auth master build 2");
     const up = await stack.up({ onOutput });
