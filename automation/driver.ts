@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
 import { featureFromStack, Feature } from "../environments/feature";
 import { CatalogError, parseCatalog } from "../environments/catalog";
-import { checkFeatureServices } from "../environments/config";
+import { checkFeatureServices, ENVIRONMENT_DEFAULTS } from "../environments/config";
 import { BadInputError } from "./exitCodes";
 import { fileBackendDir, HostView, stackLockDir, THIS_HOST } from "./locks";
 import { withLockWait } from "./lockWait";
@@ -81,7 +81,7 @@ export class Driver {
 
   async deploy(ticket: string, options: DeployOptions = {}): Promise<DeployResult> {
     const feature = this.feature(ticket);
-    const services = options.services && this.checkServices(options.services);
+    const services = options.services && this.checkServices(options.services, options);
     const who = whoDeploys(options, this.envVars);
     const parallel = checkParallel(options.parallel ?? this.parallel, "parallel");
     return this.run(feature, "up", options, async (stack, base) => {
@@ -115,7 +115,7 @@ export class Driver {
 
   async preview(ticket: string, options: DeployOptions = {}): Promise<PreviewResult> {
     const feature = this.feature(ticket);
-    const services = options.services && this.checkServices(options.services);
+    const services = options.services && this.checkServices(options.services, options);
     const parallel = checkParallel(options.parallel ?? this.parallel, "parallel");
     return this.run(feature, "preview", options, async (stack, base) => {
       await setFeatureServices(stack, services);
@@ -185,16 +185,27 @@ export class Driver {
     return feature;
   }
 
-  private checkServices(services: readonly string[]): string[] {
-    const catalogFile = path.join(this.workDir, "environments", "catalog.yaml");
+  // The catalog the program will read: the run's qa-k8s:catalog when it sets one, else the project's (a catalog set
+  // earlier in Pulumi.<stack>.yaml alone is not seen here; the program still refuses unknown services then).
+  private checkServices(services: readonly string[], options: RunOptions): string[] {
+    const catalogPath = options.config?.catalog?.value ?? ENVIRONMENT_DEFAULTS.catalog;
+    const file = path.resolve(this.workDir, catalogPath);
+    let text: string;
     try {
-      const catalog = parseCatalog(fs.readFileSync(catalogFile, "utf8"), path.relative(this.workDir, catalogFile));
-      const apps = catalog.filter((s) => s.kind === "app").map((s) => s.name);
-      checkFeatureServices(services, apps, path.relative(this.workDir, catalogFile));
+      text = fs.readFileSync(file, "utf8");
     } catch (error) {
-      if (error instanceof CatalogError || error instanceof Error)
-        throw new BadInputError(`services: ${error.message}`);
-      throw error;
+      throw new BadInputError(
+        `services: catalog "${catalogPath}" cannot be read (${(error as NodeJS.ErrnoException).code})`,
+      );
+    }
+    try {
+      const apps = parseCatalog(text, catalogPath)
+        .filter((s) => s.kind === "app")
+        .map((s) => s.name);
+      checkFeatureServices(services, apps, catalogPath);
+    } catch (error) {
+      if (error instanceof CatalogError) throw new BadInputError(error.message);
+      throw new BadInputError(`services: ${(error as Error).message}`);
     }
     return [...services];
   }
