@@ -159,7 +159,7 @@ export class Driver {
       stacks.map(async (summary): Promise<EnvironmentSummary> => {
         const record: DeploymentRecord | undefined = recordFromTags(await workspace.listTags(summary.name));
         return {
-          ticket: featureFromStack(summary.name).ticket,
+          ticket: ticketOf(summary.name),
           stack: summary.name,
           lastUpdate: summary.lastUpdate,
           updateInProgress: summary.updateInProgress ?? false,
@@ -175,7 +175,8 @@ export class Driver {
     try {
       feature = featureFromStack(ticket);
     } catch (error) {
-      throw new BadInputError(`ticket ${(error as Error).message}`, { ticket });
+      // The environment wing's own message: it names the stack the ticket would become and the rule.
+      throw new BadInputError((error as Error).message, { ticket });
     }
     if (feature.name === CLUSTER_STACK) {
       throw new BadInputError(`ticket "${ticket}" names the cluster stack "qa"; use a Jira ticket such as VERBU-6202`, {
@@ -292,5 +293,14 @@ export class Driver {
 
   private message(feature: Feature, kind: DriverMessage["kind"], text: string): void {
     this.settings.onMessage?.({ time: new Date().toISOString(), ticket: feature.ticket, kind, text });
+  }
+}
+
+// A stack made by hand may not follow the naming rules; list it under its own name rather than fail the whole list.
+function ticketOf(stackName: string): string {
+  try {
+    return featureFromStack(stackName).ticket;
+  } catch {
+    return stackName;
   }
 }
