@@ -13,7 +13,7 @@ import { BadInputError } from "./exitCodes";
 import { fileBackendDir, HostView, stackLockDir, THIS_HOST } from "./locks";
 import { withLockWait } from "./lockWait";
 import { KeyedQueue, QueueTicket } from "./queue";
-import { DeploymentRecord, nextRecord, recordFromTags, recordToTags, whoDeploys } from "./records";
+import { changedTags, DeploymentRecord, nextRecord, recordFromTags, recordToTags, whoDeploys } from "./records";
 import { recoverPendingOperations } from "./recoveryRun";
 import { openStack, PROJECT_DIR, pulumiCommand } from "./stack";
 import { asDriverError, checkParallel, progressHandler, resourceCount, setFeatureServices } from "./runSupport";
@@ -86,7 +86,8 @@ export class Driver {
     const parallel = checkParallel(options.parallel ?? this.parallel, "parallel");
     return this.run(feature, "up", options, async (stack, base) => {
       await setFeatureServices(stack, services);
-      const previous = recordFromTags(await stack.workspace.listTags(stack.name));
+      const tags = await stack.workspace.listTags(stack.name);
+      const previous = recordFromTags(tags);
       const tracker = new ProgressTracker(feature.name, "up", Date.now(), previous?.resourceCount ?? 0);
       const up = await stack.up({
         parallel,
@@ -99,7 +100,7 @@ export class Driver {
       );
       const changes = up.summary.resourceChanges ?? {};
       const record = nextRecord(previous, who, new Date(), resourceCount(changes));
-      for (const [key, value] of Object.entries(recordToTags(record)))
+      for (const [key, value] of Object.entries(changedTags(tags, recordToTags(record))))
         await stack.workspace.setTag(stack.name, key, value);
       return {
         ...base(changes),

@@ -74,7 +74,9 @@ export async function withLockWait<T>(
 function clearStaleLocks(locks: StackLock[], options: LockWaitOptions): StackLock[] {
   return locks.filter((lock) => {
     if (!lock.file || !isStale(lock, options.host)) return true;
+    // The file backend (gocloud's fileblob) keeps a `<lock>.json.attrs` beside each lock: remove both.
     fs.rmSync(lock.file, { force: true });
+    fs.rmSync(`${lock.file}.attrs`, { force: true });
     options.onMessage(
       "cleared-stale-lock",
       `${options.ticket}: removed the lock of a crashed run, ${describeHolder(lock.holder)}: that process no ` +

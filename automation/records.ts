@@ -124,3 +124,11 @@ export function recordFromTags(tags: Readonly<Record<string, string | undefined>
     resourceCount: Number.isInteger(count) && count >= 0 ? count : undefined,
   };
 }
+
+/** The tags that differ from what the stack already has: each tag is one CLI call, and most stay the same. */
+export function changedTags(
+  current: Readonly<Record<string, string | undefined>>,
+  wanted: Readonly<Record<string, string>>,
+): Record<string, string> {
+  return Object.fromEntries(Object.entries(wanted).filter(([key, value]) => current[key] !== value));
+}

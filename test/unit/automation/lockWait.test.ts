@@ -45,9 +45,10 @@ describe("waiting for another process's stack lock", () => {
 
   it("removes a crashed run's lock (its pid gone on this host) and runs", async () => {
     fs.writeFileSync(path.join(dir, "dead.json"), lockText(200, "me"));
+    fs.writeFileSync(path.join(dir, "dead.json.attrs"), "{}");
     const { result } = await withLockWait(async () => "done", options());
     expect(result).to.equal("done");
-    expect(fs.existsSync(path.join(dir, "dead.json"))).to.equal(false);
+    expect(fs.readdirSync(dir), "the lock and the backend's .attrs beside it").to.deep.equal([]);
     expect(messages).to.deep.equal([
       "cleared-stale-lock: VERBU-1: removed the lock of a crashed run, bamboo@me (pid 200) since 2026-12-02T18:00:00Z: that process no longer exists on me",
     ]);

@@ -1,5 +1,12 @@
 import { expect } from "chai";
-import { nextRecord, recordFromTags, recordToTags, whoDeploys, RECORD_TAGS } from "../../../automation/records";
+import {
+  changedTags,
+  nextRecord,
+  recordFromTags,
+  recordToTags,
+  whoDeploys,
+  RECORD_TAGS,
+} from "../../../automation/records";
 import { BadInputError } from "../../../automation/exitCodes";
 
 const osUser = () => "root";
@@ -102,5 +109,23 @@ describe("who and when a feature environment was deployed", () => {
       [RECORD_TAGS.resourceCount]: "-3",
     });
     expect(record).to.deep.include({ deployedBySource: "os-user", resourceCount: undefined });
+  });
+
+  it("writes only the tags that changed", () => {
+    const current = {
+      [RECORD_TAGS.deployedBy]: "jane",
+      [RECORD_TAGS.lastDeployedAt]: "t1",
+      "pulumi:project": "qa-k8s",
+    };
+    expect(
+      changedTags(current, {
+        [RECORD_TAGS.deployedBy]: "jane",
+        [RECORD_TAGS.lastDeployedAt]: "t2",
+        [RECORD_TAGS.build]: "7",
+      }),
+    ).to.deep.equal({
+      [RECORD_TAGS.lastDeployedAt]: "t2",
+      [RECORD_TAGS.build]: "7",
+    });
   });
 });
