@@ -42,8 +42,9 @@ export async function withLockWait<T>(
     let held: readonly StackLock[] = live;
     if (held.length === 0) {
       try {
-        const result = await run();
-        return { result, lockWaitMs: waited(started, now) };
+        // The wait ends when the run starts; the run's own duration is not lock waiting.
+        const lockWaitMs = waited(started, now);
+        return { result: await run(), lockWaitMs };
       } catch (error) {
         if (!(error instanceof ConcurrentUpdateError)) throw error;
         held = holdersFromErrorText(error.message).map((holder) => ({ holder }));
