@@ -41,7 +41,7 @@ export async function openStack(options: OpenStackOptions): Promise<Stack> {
  * The CLI to drive: QA_PULUMI_BIN (set by scripts/toolchain, `<root>/bin/pulumi`) when given, else `pulumi` on the
  * PATH. The Automation API looks the CLI up on this process's PATH, not on the PATH handed to the engine.
  */
-async function pulumiCommand(envVars: Record<string, string>): Promise<PulumiCommand | undefined> {
+export async function pulumiCommand(envVars: Record<string, string>): Promise<PulumiCommand | undefined> {
   const binary = envVars.QA_PULUMI_BIN;
   if (!binary) return undefined;
   return PulumiCommand.get({ root: path.dirname(path.dirname(binary)) });

@@ -1,10 +1,7 @@
 // The cluster stack's configuration as plain data: key names, defaults, and coercion of the raw strings Pulumi hands
 // the program into typed settings. Reading pulumi.Config happens in index.ts only; everything here is pure.
-import { isPlainObject, locateKey } from "../components/stackConfig";
+import { bad, isPlainObject } from "./messages";
 import type { Registries } from "./registries";
-
-/** Where users edit the cluster's configuration; every message points there. */
-export const SOURCE = "Pulumi.qa.yaml";
 
 /** Defaults of the non-secret keys; Pulumi.yaml declares the same values (a unit test keeps the two in step). */
 export const DEFAULTS = {
@@ -109,24 +106,6 @@ export interface ClusterSettings {
   };
 }
 
-/** All problems found in the configuration, one per line, so a user fixes everything in one go. */
-export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(problems.join("\n"));
-    this.name = "ConfigError";
-  }
-}
-
-/** `Pulumi.qa.yaml: <field> <value> <rule>; <fix>` — the shape of every message about a bad value. */
-export function bad(field: string, value: unknown, rule: string, fix: string): string {
-  return `${SOURCE}: ${field} ${JSON.stringify(value)} ${rule}; ${fix}`;
-}
-
-/** `Pulumi.qa.yaml: <field> is not set; <fix>`. */
-export function missing(field: string, fix: string): string {
-  return `${SOURCE}: ${field} is not set; ${fix}`;
-}
-
 /** Typed access to raw config strings; coercion failures are recorded as problems and yield the default. */
 export class RawConfig {
   readonly problems: string[] = [];
@@ -184,5 +163,3 @@ export class RawConfig {
     return parsed;
   }
 }
-
-export { isPlainObject, locateKey };

@@ -1,7 +1,7 @@
 // Directories on the hosts that the program writes to and removes: `k3s.dataDir` (deleted with `rm -rf` when a node
 // is removed) and `k3s.binDir` (where the installer puts k3s and its uninstall scripts, called by absolute path because
 // sudo's secure_path on RHEL-like hosts leaves /usr/local/bin out of PATH).
-import { bad } from "./config";
+import { bad } from "./messages";
 
 /** Directories that hold the system itself: removing "the data dir" must never be one of these. */
 const SYSTEM_DIRS = new Set([

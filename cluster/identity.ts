@@ -1,6 +1,6 @@
 // What a running cluster cannot change: the token its datastore is encrypted with, and the first server that holds
 // that datastore. The values the cluster was created with are kept in a record in the state (see nodePool.ts).
-import { SOURCE } from "./config";
+import { SOURCE } from "./messages";
 
 export interface ClusterIdentity {
   /** sha256 of k3s.token (the record itself is a secret too). */

@@ -3,8 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as rancher2 from "@pulumi/rancher2";
 import { rancherApplyScript } from "./clusterScripts";
-import { isConfigSecret, locateKey } from "../components/stackConfig";
-import { ConfigError } from "./config";
+import { ConfigError } from "./messages";
 import { NodeInfo, NodePool } from "./nodePool";
 import { RancherRegistration } from "./rancher";
 import { validateClusterConfig } from "./validate";
@@ -20,28 +19,21 @@ export interface ClusterOutputs {
   rancherClusterId?: pulumi.Output<string>;
 }
 
-/** Whether a key is stored encrypted. */
+/** Whether a key is stored encrypted. The SDK's runtime has the lookup without typing it; where it is missing, every
+ * key counts as secret (nothing is refused wrongly). */
 function isSecretKey(key: string): boolean {
-  return isConfigSecret(`${NAMESPACE}:${key}`, pulumi.runtime);
+  const runtime = pulumi.runtime as unknown as { isConfigSecret?: (fullKey: string) => boolean };
+  return runtime.isConfigSecret?.(`${NAMESPACE}:${key}`) ?? true;
 }
 
 export default function cluster(): ClusterOutputs {
   const config = new pulumi.Config(NAMESPACE);
-  const locate = (key: string) => locateKey((k) => config.get(k), key);
-  /** A secret value as a secret Output, from the flat key or the field of the object that holds it. */
-  const secret = (key: string): pulumi.Output<string> => {
-    const { key: holder } = locate(key);
-    if (holder === key) return config.requireSecret(key);
-    const field = key.slice(holder.length + 1);
-    return config.requireSecretObject<Record<string, string>>(holder).apply((object) => object[field]);
-  };
+  // Dotted keys arrive flat whichever way they were set: the root index.ts flattens `--path` objects first.
+  const secret = (key: string): pulumi.Output<string> => config.requireSecret(key);
   let settings;
   try {
     // Plain values are read for checking only (never returned); secrets continue below as secret Outputs.
-    settings = validateClusterConfig(
-      (key) => locate(key).value,
-      (key) => isSecretKey(locate(key).key),
-    );
+    settings = validateClusterConfig((key) => config.get(key), isSecretKey);
   } catch (err) {
     if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
     throw err;

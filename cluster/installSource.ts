@@ -2,7 +2,8 @@
 // its source is checked like a credential: https only (plain http:// only when k3s.allowHttp says the network is
 // trusted), no user:password in URLs (they would sit in Pulumi.qa.yaml and the state in plain text), and optionally
 // pinned by digest (get.k3s.io serves install.sh from master, so k3s.version alone does not pin the script).
-import { bad, RawConfig, SOURCE } from "./config";
+import { RawConfig } from "./config";
+import { bad, SOURCE } from "./messages";
 import { shQuote } from "./shell";
 
 export interface InstallSource {

@@ -1,5 +1,6 @@
 // `servers` and `agents`: the machines of the cluster, checked entry by entry and placed (first server, joiners).
-import { bad, isPlainObject, missing, NodeEntry, PlannedNode, Role, SOURCE } from "./config";
+import { NodeEntry, PlannedNode, Role } from "./config";
+import { bad, isPlainObject, missing, SOURCE } from "./messages";
 import { hasIpv6Zone, isHost, isLabel, isNodeName, isTaint, parseHostKey } from "./rules";
 
 const NODE_FIELDS = ["name", "host", "hostKey", "labels", "taints", "gone"];

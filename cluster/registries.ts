@@ -1,7 +1,7 @@
 // `k3s.registries`: the content of /etc/rancher/k3s/registries.yaml (mirrors such as the Nexus proxy, and per-registry
 // auth/TLS). Checked here field by field; rendered to YAML that travels to the hosts inside the secret stdin payload.
 import * as YAML from "yaml";
-import { bad, isPlainObject, SOURCE } from "./config";
+import { bad, isPlainObject, SOURCE } from "./messages";
 
 export interface Registries {
   readonly mirrors?: Record<string, { readonly endpoint: string[]; readonly rewrite?: Record<string, string> }>;

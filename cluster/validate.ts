@@ -1,18 +1,9 @@
 // Every rule of the cluster configuration, checked before any resource exists. Messages name the field, the value
 // (never a secret's), the rule and the fix; all problems are reported together.
-import {
-  Bastion,
-  bad,
-  ClusterSettings,
-  ConfigError,
-  DEFAULTS,
-  isPlainObject,
-  missing,
-  RawConfig,
-  SOURCE,
-} from "./config";
+import { Bastion, ClusterSettings, DEFAULTS, RawConfig } from "./config";
 import { binDirProblem, dataDirProblem } from "./hostPaths";
 import { checkInstallSource } from "./installSource";
+import { bad, ConfigError, isPlainObject, missing, SOURCE } from "./messages";
 import { checkTopology, parseNodeList } from "./nodes";
 import { Registries, validateRegistries } from "./registries";
 import * as rules from "./rules";

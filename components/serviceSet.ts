@@ -75,7 +75,10 @@ export class ServiceSet extends pulumi.ComponentResource {
       } else {
         new k8s.apps.v1.Deployment(`${prefix}-deployment`, deploymentObject(spec, context), workloadOpts);
       }
-      const service = new k8s.core.v1.Service(`${prefix}-service`, serviceObject(spec, context), inNamespace);
+      // A background worker (no port) gets no Service, and the catalog gives it no routes.
+      const serviceArgs = serviceObject(spec, context);
+      if (!serviceArgs) continue;
+      const service = new k8s.core.v1.Service(`${prefix}-service`, serviceArgs, inNamespace);
       const middlewareObject = stripPrefixMiddlewareObject(spec, ns);
       const middleware =
         middlewareObject &&

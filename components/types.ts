@@ -33,7 +33,8 @@ export interface ServiceSpec {
   readonly kind: "app" | "infra";
   /** Image reference exactly as the pod runs it. */
   readonly image: string;
-  readonly port: number;
+  /** The main port, named "http"; absent for a background worker, which gets no Service, Ingress or probe. */
+  readonly port?: number;
   readonly extraPorts: readonly NamedPort[];
   readonly replicas: number;
   readonly resources: ContainerResources;

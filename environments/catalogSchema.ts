@@ -40,7 +40,8 @@ export const serviceSchema = z.strictObject({
   kind: z.enum(["app", "infra"]),
   /** app: repository under the registry (`bu/auth`); infra: a full image reference (`mongo:7.0`, `${nsqImage}`). */
   image: z.string(),
-  port: z.number().int(),
+  /** The main port (named "http"). A background worker has none: no Service, no Ingress, no probe. */
+  port: z.number().int().optional(),
   extraPorts: z.array(namedPortSchema).optional(),
   replicas: z.number().int().min(0).optional(),
   resources: resourcesSchema.optional(),

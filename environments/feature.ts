@@ -2,6 +2,8 @@
 // ticket `VERBU-6202`, host `services-verbu-6202.<domain>`. Everything downstream trusts these names, so the rules live
 // here, once.
 
+import { isDns1123Label, isLabelValue, LABEL_VALUE_RULE, reservedNamespaceProblem } from "./kubernetesNames";
+
 /** Names that identify one feature environment everywhere (namespace, host, image tag). */
 export interface Feature {
   /** Lower-case DNS-1123 label: the namespace and the `<feature>` in `services-<feature>.<domain>`. */
@@ -10,23 +12,18 @@ export interface Feature {
   readonly ticket: string;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const HOST_PREFIX = "services-";
 // A DNS label holds at most 63 characters, and the host label is `services-<feature>`.
 const MAX_FEATURE_LENGTH = 63 - HOST_PREFIX.length;
 // Docker tag rule: https://docs.docker.com/reference/cli/docker/image/tag/ (first char not `.` or `-`, at most 128).
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
-export function isDnsLabel(value: string): boolean {
-  return value.length <= 63 && DNS_LABEL.test(value);
-}
-
 /** The feature of a stack; `ticket` overrides the ticket derived from the stack name. */
 export function featureFromStack(stackName: string, ticket?: string): Feature {
   // Fully-qualified stack names (`org/project/stack`) carry the feature in their last segment.
   const shortName = stackName.split("/").pop() ?? stackName;
   const name = shortName.toLowerCase();
-  if (!isDnsLabel(name)) {
+  if (!isDns1123Label(name)) {
     throw new Error(
       `stack "${stackName}": "${name}" cannot name a namespace: use lower-case letters, digits and '-', ` +
         `starting and ending with a letter or digit (e.g. verbu-6202)`,
@@ -38,10 +35,23 @@ export function featureFromStack(stackName: string, ticket?: string): Feature {
         `must fit in 63, so use at most ${MAX_FEATURE_LENGTH} characters`,
     );
   }
+  const reserved = reservedNamespaceProblem(name);
+  if (reserved) {
+    throw new Error(
+      `stack "${stackName}": namespace "${name}" ${reserved}; name the stack after the ticket (e.g. verbu-6202)`,
+    );
+  }
   const resolvedTicket = ticket ?? name.toUpperCase();
   if (!IMAGE_TAG.test(resolvedTicket)) {
     throw new Error(
       `qa-k8s:ticket "${resolvedTicket}" cannot be part of an image tag: use letters, digits, '_', '.' and '-' ` +
+        `(e.g. VERBU-6202)`,
+    );
+  }
+  // The ticket also labels the namespace (qa-k8s/ticket), and a label value is shorter and stricter than a tag.
+  if (!isLabelValue(resolvedTicket)) {
+    throw new Error(
+      `qa-k8s:ticket "${resolvedTicket}" cannot be the value of the namespace label qa-k8s/ticket: use ${LABEL_VALUE_RULE} ` +
         `(e.g. VERBU-6202)`,
     );
   }

@@ -5,13 +5,13 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSet } from "../components/serviceSet";
-import { isConfigSecret, locateKey } from "../components/stackConfig";
 import { CatalogError, parseCatalog } from "./catalog";
 import { checkFeatureServices, EnvironmentConfig, validateEnvironmentConfig } from "./config";
 import { featureFromStack, mainHost, tagFromPattern } from "./feature";
 import { resolveImages } from "./images";
 import { ImageRegistry, RegistryClient, RegistryError } from "./registry";
-import { serviceSpecs } from "./services";
+import { routeHostProblems } from "./catalogChecks";
+import { placeholderValues, serviceSpecs } from "./services";
 
 const NAMESPACE = "qa-k8s";
 // Paths in config (catalog, renderTo) are relative to the project, wherever the engine starts the program from.
@@ -66,8 +66,9 @@ async function environment(deps: EnvironmentDependencies): Promise<EnvironmentOu
     deploymentId: get("deploymentId"),
     clusterStack: config.get("clusterStack"),
     renderTo: get("renderTo"),
-    tlsSecretName: dottedKey(config, "tls.secretName"),
-    nsqImage: dottedKey(config, "nsq.image"),
+    // Dotted keys arrive flat whichever way they were set: the root index.ts flattens `--path` objects first.
+    tlsSecretName: config.get("tls.secretName"),
+    nsqImage: config.get("nsq.image"),
     waitImage: config.get("waitImage"),
     storageClass: config.get("storageClass"),
   });
@@ -106,6 +107,12 @@ export async function deployEnvironment(
 ): Promise<EnvironmentOutputs> {
   const feature = featureFromStack(pulumi.getStack(), settings.ticket);
   const catalog = parseCatalog(catalogText, settings.catalogPath);
+  const hostProblems = routeHostProblems(
+    catalog,
+    placeholderValues({ feature, domain: settings.domain }),
+    settings.catalogPath,
+  );
+  if (hostProblems.length > 0) throw new CatalogError(hostProblems);
   checkFeatureServices(
     settings.featureServices,
     catalog.filter((s) => s.kind === "app").map((s) => s.name),
@@ -184,11 +191,6 @@ function clusterProvider(settings: EnvironmentConfig, kubeconfig: pulumi.Output<
   return new k8s.Provider("kubernetes", { kubeconfig: pulumi.secret(source) as pulumi.Output<string> });
 }
 
-/** A dotted key (`tls.secretName`), flat or as the field of its object: see locateKey. */
-function dottedKey(config: pulumi.Config, key: string): string | undefined {
-  return locateKey((k) => config.get(k), key).value;
-}
-
 /**
  * A secret config value, or undefined when unset or empty. A value stored in plain text is refused: it would sit
  * unencrypted in Pulumi.<stack>.yaml, and Pulumi.yaml cannot enforce `secret: true` on a key that has a default.
@@ -196,7 +198,9 @@ function dottedKey(config: pulumi.Config, key: string): string | undefined {
 async function encryptedSecret(config: pulumi.Config, key: string): Promise<pulumi.Output<string> | undefined> {
   const value = config.getSecret(key);
   if (!value || (await unsecret(value)) === "") return undefined;
-  if (!isConfigSecret(`${NAMESPACE}:${key}`, pulumi.runtime)) {
+  // The SDK's runtime has this lookup without typing it; where it is missing, every key counts as secret.
+  const runtime = pulumi.runtime as unknown as { isConfigSecret?: (fullKey: string) => boolean };
+  if (!(runtime.isConfigSecret?.(`${NAMESPACE}:${key}`) ?? true)) {
     throw new Error(
       `${NAMESPACE}:${key} is stored in plain text; store it encrypted: pulumi config set --secret ${key} <value> ` +
         `(and remove the plain value from Pulumi.${pulumi.getStack()}.yaml history)`,

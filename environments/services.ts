@@ -19,7 +19,7 @@ export interface EnvironmentContext {
 }
 
 /** Values of `${...}` in catalog env values and hosts. */
-export function placeholderValues(context: EnvironmentContext): Record<string, string> {
+export function placeholderValues(context: Pick<EnvironmentContext, "feature" | "domain">): Record<string, string> {
   return {
     feature: context.feature.name,
     ticket: context.feature.ticket,

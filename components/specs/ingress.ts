@@ -27,6 +27,9 @@ export function stripPrefixMiddlewareObject(spec: ServiceSpec, namespace: string
  * different middleware annotations, which apply to a whole Ingress, so the stripping routes get their own object.
  */
 export function ingressObjects(spec: ServiceSpec, namespace: string, tlsSecretName: string) {
+  if (spec.routes.length > 0 && spec.port === undefined) {
+    throw new Error(`service "${spec.name}" has ingress routes but no port to route them to`);
+  }
   const groups = [
     { suffix: "", routes: spec.routes.filter((r) => !r.stripPrefix), strip: false },
     { suffix: "-stripped", routes: spec.routes.filter((r) => r.stripPrefix), strip: true },

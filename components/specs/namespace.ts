@@ -44,18 +44,37 @@ export function resourceQuotaObject(namespace: string, services: readonly Servic
 export const INIT_CONTAINER_CPU = 10;
 export const INIT_CONTAINER_MEMORY = 16 * 1024 ** 2;
 
-/** Defaults for containers that declare nothing, and a ceiling at the catalog's largest limit. */
+const DEFAULT_LIMIT = { cpu: 100, memory: 128 * 1024 ** 2 };
+const DEFAULT_REQUEST = { cpu: 5, memory: 64 * 1024 ** 2 };
+
+/**
+ * Defaults for containers that declare nothing, and a ceiling at the catalog's largest limit (the NSQ wait container's
+ * included: LimitRanger refuses a pod with any container above it). The API server refuses a LimitRange whose default
+ * is above its max, or whose defaultRequest is above its default, so a catalog of small limits lowers the defaults.
+ */
 export function limitRangeObject(namespace: string, services: readonly ServiceSpec[]) {
-  const maxCpu = Math.max(...services.map((s) => parseCpu(s.resources.limits.cpu) ?? 0));
-  const maxMemory = Math.max(...services.map((s) => parseMemory(s.resources.limits.memory) ?? 0));
+  const waits = services.some((s) => s.waitForNsqImage !== undefined);
+  const maxCpu = Math.max(
+    ...services.map((s) => parseCpu(s.resources.limits.cpu) ?? 0),
+    waits ? INIT_CONTAINER_CPU : 0,
+  );
+  const maxMemory = Math.max(
+    ...services.map((s) => parseMemory(s.resources.limits.memory) ?? 0),
+    waits ? INIT_CONTAINER_MEMORY : 0,
+  );
+  const defaultCpu = Math.min(DEFAULT_LIMIT.cpu, maxCpu);
+  const defaultMemory = Math.min(DEFAULT_LIMIT.memory, maxMemory);
   return {
     metadata: { name: "container-defaults", namespace, labels: { ...MANAGED_BY } },
     spec: {
       limits: [
         {
           type: "Container",
-          default: { cpu: "100m", memory: "128Mi" },
-          defaultRequest: { cpu: "5m", memory: "64Mi" },
+          default: { cpu: formatCpu(defaultCpu), memory: formatMemory(defaultMemory) },
+          defaultRequest: {
+            cpu: formatCpu(Math.min(DEFAULT_REQUEST.cpu, defaultCpu)),
+            memory: formatMemory(Math.min(DEFAULT_REQUEST.memory, defaultMemory)),
+          },
           max: { cpu: formatCpu(maxCpu), memory: formatMemory(maxMemory) },
         },
       ],

@@ -30,7 +30,8 @@ function waitForNsqContainer(image: string) {
 
 function readinessProbe(spec: ServiceSpec) {
   const probe = spec.readinessProbe;
-  if (!probe) return undefined;
+  // The probe targets the "http" port: a worker without a port has nothing to probe (the catalog refuses both).
+  if (!probe || spec.port === undefined) return undefined;
   const timing = { initialDelaySeconds: probe.initialDelaySeconds ?? 2, periodSeconds: probe.periodSeconds ?? 5 };
   return probe.tcp
     ? { tcpSocket: { port: "http" }, ...timing }
@@ -45,10 +46,14 @@ export function podTemplate(spec: ServiceSpec, context: WorkloadContext) {
     imagePullPolicy: spec.image.includes("@sha256:") ? "IfNotPresent" : "Always",
     ...(spec.command ? { command: [...spec.command] } : {}),
     ...(spec.args ? { args: [...spec.args] } : {}),
-    ports: [
-      { name: "http", containerPort: spec.port, protocol: "TCP" },
-      ...spec.extraPorts.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
-    ],
+    ...(spec.port !== undefined
+      ? {
+          ports: [
+            { name: "http", containerPort: spec.port, protocol: "TCP" },
+            ...spec.extraPorts.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
+          ],
+        }
+      : {}),
     env: Object.entries(spec.env).map(([name, value]) => ({ name, value })),
     resources: {
       requests: { ...spec.resources.requests },
@@ -107,7 +112,9 @@ export function statefulSetObject(spec: ServiceSpec, context: WorkloadContext) {
   };
 }
 
+/** The Service of a catalog service, or undefined for a background worker without a port. */
 export function serviceObject(spec: ServiceSpec, context: WorkloadContext) {
+  if (spec.port === undefined) return undefined;
   return {
     metadata: { name: spec.name, namespace: context.namespace, labels: serviceLabels(spec.name, spec.kind) },
     spec: {

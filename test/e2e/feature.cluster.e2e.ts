@@ -109,6 +109,33 @@ describe("feature stack, real engine, local control plane", function () {
     expect(Object.keys(preview.changeSummary)).to.deep.equal(["same"]);
   });
 
+  it("refresh sees a change made behind Pulumi's back, and the next up undoes exactly that", async () => {
+    await cluster.kubectl("-n", STACK, "scale", "deployment", "wallet", "--replicas=0");
+    const refresh = await stack.refresh({ onOutput });
+    expect(refresh.summary.resourceChanges?.update, "the scaled Deployment, read back from the API server").to.equal(1);
+    const up = await stack.up({ onOutput });
+    expect(up.summary.resourceChanges?.update).to.equal(1);
+    const wallet = await cluster.kubectlJson<{ spec: { replicas: number } }>(
+      "-n",
+      STACK,
+      "get",
+      "deployment",
+      "wallet",
+    );
+    expect(wallet.spec.replicas).to.equal(1);
+  });
+
+  it("refresh reads the cluster: a Service deleted behind Pulumi's back is dropped, and up puts it back", async () => {
+    await cluster.kubectl("-n", STACK, "delete", "service", "bubot", "--wait=true");
+    const refresh = await stack.refresh({ onOutput });
+    expect(refresh.summary.resourceChanges?.delete, "the refresh saw the deletion").to.equal(1);
+    const up = await stack.up({ onOutput });
+    expect(up.summary.resourceChanges?.create).to.equal(1);
+    expect(Object.keys(up.summary.resourceChanges ?? {}).sort()).to.deep.equal(["create", "same"]);
+    const service = await cluster.kubectlJson<{ metadata: { name: string } }>("-n", STACK, "get", "service", "bubot");
+    expect(service.metadata.name).to.equal("bubot");
+  });
+
   it("one re-pushed image updates exactly one Deployment, which rolls out", async () => {
     const pushed = await registry.push("bu/auth", "master_latest", "auth master build 2");
     const up = await stack.up({ onOutput });
@@ -138,6 +165,7 @@ describe("feature stack, real engine, local control plane", function () {
     await stack.destroy({ onOutput });
     const namespaces = await cluster.kubectl("get", "namespaces", "-o", "name");
     expect(namespaces).to.not.contain(`namespace/${STACK}`);
+    expect(remainingStacks(engine), "the stack file the checks below must see gone").to.have.length(1);
     await stack.workspace.removeStack(STACK);
     expect(remainingStacks(engine)).to.deep.equal([]);
     expect(stackLocks(engine)).to.deep.equal([]);

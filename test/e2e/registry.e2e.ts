@@ -47,7 +47,8 @@ describe("registry client against a real registry", function () {
 
   it("detects which services were built on the branch and pins their digests", async () => {
     const authFeature = await registry.push("bu/auth", "VERBU-6202_latest", "auth on the branch");
-    const wallet = await client.digestOf("bu/wallet", "master_latest");
+    // The expected digest comes from the push, never from the client under test.
+    const wallet = await registry.push("bu/wallet", "master_latest", "wallet build 3");
     const images = await resolveImages([app("auth"), app("wallet")], digestPlan(client));
     expect(images.get("auth")).to.deep.include({
       builtOnBranch: true,
@@ -76,9 +77,10 @@ describe("registry client against a real registry", function () {
 
   describe("with authentication", () => {
     let secured: LocalRegistry;
+    let pushed: string;
     before(async () => {
       secured = await LocalRegistry.start({ credentials: { username: "ci", password: "right-password" } });
-      await secured.push("bu/auth", "master_latest", "auth");
+      pushed = await secured.push("bu/auth", "master_latest", "auth");
     });
     after(() => secured?.stop());
 
@@ -89,7 +91,8 @@ describe("registry client against a real registry", function () {
         username: "ci",
         password: "right-password",
       });
-      expect(await ok.digestOf("bu/auth", "master_latest")).to.match(/^sha256:[0-9a-f]{64}$/);
+      expect(pushed).to.match(/^sha256:[0-9a-f]{64}$/);
+      expect(await ok.digestOf("bu/auth", "master_latest")).to.equal(pushed);
     });
 
     it("says which credentials were refused, and how to fix them", async () => {

@@ -2,11 +2,11 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { CLUSTER_KEYS, DEFAULTS, locateKey } from "../../../cluster/config";
+import { CLUSTER_KEYS, DEFAULTS } from "../../../cluster/config";
 import { identityProblems } from "../../../cluster/identity";
 import { rewriteKubeconfig } from "../../../cluster/kubeconfig";
 import { renderRegistries, validateRegistries } from "../../../cluster/registries";
-import { FAKE_KUBECONFIG } from "./mockProgram";
+import { FAKE_KUBECONFIG, isSecret, ofType, ProgramRun, refusedRun, reg, reveal, runProgram } from "./mockProgram";
 import { PRIVATE_KEY, problemsOf, seedConfig, settingsOf, TOKEN } from "./fixtures";
 
 const P = "Pulumi.qa.yaml: ";
@@ -54,27 +54,37 @@ describe("cluster/config: Pulumi.yaml declarations", () => {
   });
 });
 
-describe("cluster/config: where a dotted key lives", () => {
-  const store: Record<string, string> = {
-    "k3s.dataDir": "/data/k3s",
-    k3s: JSON.stringify({ dataDir: "/var/lib/rancher/k3s", drainTimeoutSeconds: 300, docker: false, registries: {} }),
-  };
-  const get = (k: string) => store[k];
+describe("root index.ts: dotted keys set with --path (and Pulumi.yaml's defaults) arrive as objects", () => {
+  const CMD = "command:remote:Command";
+  const installOf = (run: ProgramRun, node: string) => reveal(reg(run, `${node}-install`).inputs.create) as string;
 
-  it("prefers the flat key (pulumi config set k3s.dataDir)", () => {
-    expect(locateKey(get, "k3s.dataDir")).to.deep.equal({ key: "k3s.dataDir", value: "/data/k3s" });
+  it("reads a field of the object as the flat key, and the flat key wins where both are set", async () => {
+    const seed = { ...seedConfig(), "k3s.dataDir": undefined }; // undefined: not passed at all
+    const nested = await runProgram({ ...seed, k3s: { dataDir: "/srv/k3s", drainTimeoutSeconds: 42 } });
+    expect(nested.errors).to.deep.equal([]);
+    expect(installOf(nested, "qa-k3s-server-1")).to.include("--data-dir /srv/k3s");
+    expect(reg(nested, "qa-k3s-worker-1-drain").inputs.delete).to.include("--timeout=42s");
+    const both = await runProgram({ ...seed, "k3s.dataDir": "/data/k3s", k3s: { dataDir: "/srv/k3s" } });
+    expect(installOf(both, "qa-k3s-server-1")).to.include("--data-dir /data/k3s");
+    expect(installOf(both, "qa-k3s-server-1")).not.to.include("/srv/k3s");
   });
 
-  it("falls back to the field of the object (pulumi config set --path, and the engine's defaults)", () => {
-    expect(locateKey(get, "k3s.drainTimeoutSeconds")).to.deep.equal({ key: "k3s", value: "300" });
-    expect(locateKey(get, "k3s.docker")).to.deep.equal({ key: "k3s", value: "false" });
-    expect(locateKey(get, "k3s.registries")).to.deep.equal({ key: "k3s", value: "{}" });
+  it("keeps a field of a secret object secret", async () => {
+    const { "k3s.token": token, ...rest } = seedConfig() as Record<string, unknown>;
+    const run = await runProgram({ ...rest, k3s: { token } }, { secretKeys: ["k3s", "ssh.privateKey"] });
+    expect(run.errors).to.deep.equal([]);
+    const installs = ofType(run, CMD).filter((r) => r.name.endsWith("-install"));
+    expect(installs).to.have.length(6);
+    for (const install of installs) {
+      expect(isSecret(install.inputs.stdin), install.name).to.equal(true);
+      expect(reveal(install.inputs.stdin) as string).to.include(Buffer.from(TOKEN).toString("base64"));
+    }
   });
 
-  it("finds nothing when neither exists", () => {
-    expect(locateKey(get, "k3s.version")).to.deep.equal({ key: "k3s.version", value: undefined });
-    expect(locateKey(get, "ssh.user")).to.deep.equal({ key: "ssh.user", value: undefined });
-    expect(locateKey(get, "servers")).to.deep.equal({ key: "servers", value: undefined });
+  it("refuses a secret held in a plain object, as it refuses a plain flat key", async () => {
+    const { "k3s.token": token, ...rest } = seedConfig() as Record<string, unknown>;
+    const { error } = await refusedRun({ ...rest, k3s: { token } }, { secretKeys: ["ssh.privateKey"] });
+    expect(error.message).to.match(/^Pulumi\.qa\.yaml: k3s\.token is stored in plain text/);
   });
 });
 

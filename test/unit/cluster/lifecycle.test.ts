@@ -4,8 +4,8 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import { identityStdout } from "./program.test";
-import { isSecret, ofType, ProgramRun, reg, reveal, runProgram } from "./mockProgram";
-import { seedConfig, server, TOKEN, worker } from "./fixtures";
+import { isSecret, ofType, ProgramRun, reg, reveal, refusedRun, runProgram } from "./mockProgram";
+import { SEED_COMMANDS, seedConfig, server, TOKEN, worker } from "./fixtures";
 
 const CMD = "command:remote:Command";
 const short = (urn: string) => urn.split("::").pop() as string;
@@ -40,6 +40,7 @@ describe("cluster lifecycle (mocks)", () => {
   });
 
   it("never replaces a command: no triggers (the only replace-on-change field of the SDK), no delete-before-replace", () => {
+    expect(ofType(seed, CMD)).to.have.length(SEED_COMMANDS);
     for (const r of ofType(seed, CMD)) {
       expect(r.inputs, r.name).not.to.have.property("triggers");
       expect(r.replaceOnChanges, r.name).to.deep.equal(["triggers[*]"]);
@@ -258,14 +259,14 @@ describe("cluster lifecycle (mocks)", () => {
   });
 
   it("stops with every configuration problem before creating anything", async () => {
-    let error: Error | undefined;
-    try {
-      await runProgram({ ...seedConfig(), servers: [server(1), server(2)], "k3s.version": "latest" });
-    } catch (err) {
-      error = err as Error;
-    }
+    const { error, regs } = await refusedRun({
+      ...seedConfig(),
+      servers: [server(1), server(2)],
+      "k3s.version": "latest",
+    });
+    expect([...regs.keys()], "registered before the refusal").to.deep.equal([]);
     expect(pulumi.RunError.isInstance(error)).to.equal(true);
-    expect(error?.message).to.equal(
+    expect(error.message).to.equal(
       'Pulumi.qa.yaml: k3s.version "latest" is not a K3s release tag; use the full tag, e.g. v1.33.5+k3s1\n' +
         "Pulumi.qa.yaml: servers lists 2 servers that are not gone; K3s with embedded etcd needs an odd number (1, 3, 5, ...) to keep quorum; add a server or remove one",
     );

@@ -2,7 +2,7 @@
 // (secrets still wrapped), plus the resource options the mocks API does not show (dependencies, ignoreChanges, ...),
 // read from the registration requests.
 import * as pulumi from "@pulumi/pulumi";
-import { isSecret, unwrapSecrets } from "../support/mocks";
+import { isSecret, settle, unwrapSecrets } from "../support/mocks";
 import { asRaw, SECRET_KEYS } from "./fixtures";
 
 export { isSecret };
@@ -74,25 +74,35 @@ export function plainStrings(value: unknown, path = ""): [string, string][] {
   return [];
 }
 
-async function settle(regs: Map<string, Registration>): Promise<void> {
-  let last = -1;
-  for (let stable = 0; stable < 5;) {
-    await new Promise((r) => setTimeout(r, 20));
-    if (regs.size === last) stable++;
-    else {
-      stable = 0;
-      last = regs.size;
-    }
-  }
-}
-
 /** Output values resolve only if known; secrets are unwrapped. */
 export function valueOf<T>(output: pulumi.Output<T> | T): Promise<T> {
   if (!pulumi.Output.isInstance(output)) return Promise.resolve(output as T);
   return new Promise((resolve) => (output as pulumi.Output<T>).apply((v) => resolve(v)));
 }
 
+/** A run that the program refused synchronously: its error, and what had been registered by then. */
+export interface RefusedRun {
+  error: Error;
+  regs: Map<string, Registration>;
+}
+
 export async function runProgram(config: Record<string, unknown>, options: RunOptions = {}): Promise<ProgramRun> {
+  const { run, refusal } = await execute(config, options);
+  if (refusal) throw refusal.error;
+  return run!;
+}
+
+/** Runs a program that must refuse its config; fails the test when it does not. */
+export async function refusedRun(config: Record<string, unknown>, options: RunOptions = {}): Promise<RefusedRun> {
+  const { refusal } = await execute(config, options);
+  if (!refusal) throw new Error("the program accepted a config it should have refused");
+  return refusal;
+}
+
+async function execute(
+  config: Record<string, unknown>,
+  options: RunOptions,
+): Promise<{ run?: ProgramRun; refusal?: RefusedRun }> {
   const secretKeys = options.secretKeys ?? SECRET_KEYS;
   const raw = asRaw(config);
   pulumi.runtime.setAllConfig(
@@ -153,22 +163,46 @@ export async function runProgram(config: Record<string, unknown>, options: RunOp
     });
 
   const errors: unknown[] = [];
-  const onRejection = (reason: unknown) => errors.push(reason);
+  // The engine ends a program at its first unhandled error; the RPC queue of a failed program never drains (the
+  // registration waiting on the rejected Output stays open), so the run ends there too.
+  let failed: () => void = () => {};
+  const failure = new Promise<void>((resolve) => (failed = resolve));
+  const onRejection = (reason: unknown) => {
+    errors.push(reason);
+    setImmediate(failed);
+  };
+  const settled = () => Promise.race([settle(), failure]);
   const mochaListeners = process.listeners("unhandledRejection");
   process.removeAllListeners("unhandledRejection");
   process.on("unhandledRejection", onRejection);
   try {
-    const { default: cluster } = await import("../../../cluster");
-    const outputs = cluster() as unknown as Record<string, unknown>;
-    await settle(regs);
-    // Taken (and reset) here so one run's leftovers are neither blamed on the next nor reported at process exit.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const [leaked] = require("@pulumi/pulumi/runtime/debuggable").leakedPromises();
-    return { regs, outputs, errors, leaks: leaked.size };
+    // Through the root entry, as the engine runs it: it flattens `--path` config objects before the wing reads them.
+    const { default: program } = await import("../../../index");
+    let outputs: Record<string, unknown>;
+    try {
+      outputs = (await program()) as unknown as Record<string, unknown>;
+    } catch (error) {
+      // Wait all the same: a registration already sent must show up in regs for the test to see it.
+      await settled();
+      takeLeakedPromises();
+      return { refusal: { error: error as Error, regs } };
+    }
+    // The runtime's own "every RPC has completed", re-checked until no new one started: unlike a quiet period, it
+    // cannot end while a slow machine is still registering.
+    await settled();
+    return { run: { regs, outputs, errors, leaks: takeLeakedPromises() } };
   } finally {
     process.removeListener("unhandledRejection", onRejection);
     for (const l of mochaListeners) process.on("unhandledRejection", l);
   }
+}
+
+/** Pulumi promises still pending, taken (and reset) so one run's leftovers are neither blamed on the next nor
+ * reported at process exit. */
+function takeLeakedPromises(): number {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const [leaked] = require("@pulumi/pulumi/runtime/debuggable").leakedPromises();
+  return leaked.size;
 }
 
 /** Registrations of one resource type, e.g. "command:remote:Command". */

@@ -14,9 +14,12 @@ import {
   runProgram,
   valueOf,
 } from "./mockProgram";
-import { PRIVATE_KEY, RANCHER_TOKEN, seedConfig, server, TOKEN, worker } from "./fixtures";
+import { PRIVATE_KEY, RANCHER_TOKEN, SEED_COMMANDS, seedConfig, server, TOKEN, worker } from "./fixtures";
 
 const CMD = "command:remote:Command";
+/** The seed cluster with Rancher: the pool, 6 node components, the identity record, the remote commands, and the
+ * Rancher component with its provider, cluster and rancher-apply command. */
+const REGISTRATIONS = 1 + 6 + 1 + SEED_COMMANDS + 4;
 const short = (urn: string) => urn.split("::").pop() as string;
 const depsOf = (run: ProgramRun, name: string) => reg(run, name).dependencies.map(short).sort();
 const decodeStdin = (run: ProgramRun, name: string) =>
@@ -161,7 +164,9 @@ describe("cluster program (mocks)", () => {
     });
 
     it("sends the token and registry credentials only on secret stdin", () => {
-      for (const r of ofType(run, CMD).filter((r) => /-(install|upgrade)$/.test(r.name))) {
+      const steps = ofType(run, CMD).filter((r) => /-(install|upgrade)$/.test(r.name));
+      expect(steps, "install + upgrade of 6 nodes").to.have.length(12);
+      for (const r of steps) {
         expect(isSecret(r.inputs.stdin), r.name).to.equal(true);
         const [token, yaml] = decodeStdin(run, r.name);
         expect(token, r.name).to.equal(TOKEN);
@@ -170,6 +175,7 @@ describe("cluster program (mocks)", () => {
     });
 
     it("keeps the SSH key secret in every connection", () => {
+      expect(ofType(run, CMD), "the seed's commands and rancher-apply").to.have.length(SEED_COMMANDS + 1);
       for (const r of ofType(run, CMD)) {
         const connection = r.inputs.connection as Record<string, unknown>;
         const key = isSecret(connection)
@@ -189,6 +195,7 @@ describe("cluster program (mocks)", () => {
         b64(TOKEN),
         "regtoken-secret-456",
       ];
+      expect(run.regs.size, "every resource of the run, Rancher's included").to.equal(REGISTRATIONS);
       for (const r of run.regs.values()) {
         for (const [field, text] of plainStrings(r.inputs)) {
           for (const secret of secrets) expect(text, `${r.name}.${field}`).not.to.include(secret);
@@ -197,6 +204,7 @@ describe("cluster program (mocks)", () => {
     });
 
     it("marks every input that contains the token as secret", () => {
+      expect(run.regs.size).to.equal(REGISTRATIONS);
       for (const r of run.regs.values()) {
         for (const [field, value] of Object.entries(r.inputs)) {
           if (JSON.stringify(reveal(value)).includes(b64(TOKEN)) || JSON.stringify(reveal(value)).includes(TOKEN)) {
@@ -272,6 +280,7 @@ describe("cluster program (mocks)", () => {
     });
 
     it("runs every command with sudo -n for a non-root user", () => {
+      expect(ofType(run, CMD)).to.have.length(SEED_COMMANDS);
       for (const r of ofType(run, CMD)) {
         for (const field of ["create", "update", "delete"]) {
           const cmd = r.inputs[field] as string | undefined;

@@ -161,6 +161,7 @@ describe("cluster/scripts", () => {
         },
         ["k3s.token", "ssh.privateKey", "k3s.registries"],
       );
+      expect([...s.servers, ...s.agents]).to.have.length(8);
       for (const node of [...s.servers, ...s.agents]) {
         for (const step of ["install", "upgrade"] as const) {
           const cmd = installScript(s, node, s.servers, step);

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { ConfigError } from "../../../cluster/config";
+import { ConfigError } from "../../../cluster/messages";
 import { problemsOf, seedConfig, server, settingsOf, worker } from "./fixtures";
 
 const P = "Pulumi.qa.yaml: ";

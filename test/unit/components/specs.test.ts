@@ -63,7 +63,30 @@ describe("namespace objects", () => {
       spec(),
       spec({ resources: { requests: { cpu: "1m", memory: "1Mi" }, limits: { cpu: "500m", memory: "512Mi" } } }),
     ]);
-    expect(range.spec.limits[0].max).to.deep.equal({ cpu: "500m", memory: "512Mi" });
+    expect(range.spec.limits[0]).to.deep.equal({
+      type: "Container",
+      default: { cpu: "100m", memory: "128Mi" },
+      defaultRequest: { cpu: "5m", memory: "64Mi" },
+      max: { cpu: "500m", memory: "512Mi" },
+    });
+  });
+
+  it("keeps default ≤ max and defaultRequest ≤ default when every catalog limit is small", () => {
+    // The API server refuses a LimitRange whose default exceeds its max (see apiserver-rules.e2e.ts).
+    const tiny = { requests: { cpu: "1m", memory: "8Mi" }, limits: { cpu: "3m", memory: "32Mi" } };
+    expect(limitRangeObject("ns", [spec({ resources: tiny })]).spec.limits[0]).to.deep.include({
+      default: { cpu: "3m", memory: "32Mi" },
+      defaultRequest: { cpu: "3m", memory: "32Mi" },
+      max: { cpu: "3m", memory: "32Mi" },
+    });
+    // LimitRanger refuses a pod with any container above max: the NSQ wait container (10m, 16Mi) raises it.
+    const waiting = limitRangeObject("ns", [
+      spec({
+        resources: { requests: { cpu: "1m", memory: "8Mi" }, limits: { cpu: "3m", memory: "8Mi" } },
+        waitForNsqImage: "busybox",
+      }),
+    ]);
+    expect(waiting.spec.limits[0].max).to.deep.equal({ cpu: "10m", memory: "16Mi" });
   });
 
   it("admits traffic only from its own namespace and the ingress controller's", () => {
@@ -142,12 +165,30 @@ describe("workload objects", () => {
   });
 
   it("exposes the main port as http and extra ports by name", () => {
-    const service = serviceObject(spec({ name: "nsqd", port: 4151, extraPorts: [{ name: "tcp", port: 4150 }] }), ctx);
+    const service = serviceObject(spec({ name: "nsqd", port: 4151, extraPorts: [{ name: "tcp", port: 4150 }] }), ctx)!;
     expect(service.metadata.name).to.equal("nsqd");
     expect(service.spec.ports).to.deep.equal([
       { name: "http", port: 4151, targetPort: "http", protocol: "TCP" },
       { name: "tcp", port: 4150, targetPort: "tcp", protocol: "TCP" },
     ]);
+  });
+});
+
+describe("a background worker (no port)", () => {
+  const worker = spec({ name: "mailer", port: undefined, readinessProbe: { tcp: true } });
+
+  it("runs a container without ports or a port probe, and gets no Service", () => {
+    const container = deploymentObject(worker, ctx).spec.template.spec.containers[0];
+    expect(container).to.not.have.any.keys("ports", "readinessProbe");
+    expect(serviceObject(worker, ctx)).to.equal(undefined);
+    expect(ingressObjects(worker, "ns", "tls")).to.deep.equal([]);
+  });
+
+  it("refuses routes it could not send anywhere", () => {
+    const routed = { ...worker, routes: [{ host: "h.test", path: "/", stripPrefix: false }] };
+    expect(() => ingressObjects(routed, "ns", "tls")).to.throw(
+      `service "mailer" has ingress routes but no port to route them to`,
+    );
   });
 });
 

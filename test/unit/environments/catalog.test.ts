@@ -38,6 +38,7 @@ describe("the shipped catalog", () => {
   });
 
   it("stays within the memory and CPU the seed measured", () => {
+    expect(catalog, "the loop below sees every service").to.have.length(70);
     for (const s of catalog) {
       const memory = Number(/^(\d+)Mi$/.exec(s.resources.requests.memory)?.[1]);
       const cpu = Number(/^(\d+)m$/.exec(s.resources.requests.cpu)?.[1]);
@@ -109,9 +110,94 @@ describe("catalog validation", () => {
     ]);
   });
 
-  it("refuses names that are not DNS-1123 labels", () => {
+  const DNS1035 =
+    "lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, at most 63 characters";
+
+  it("refuses names that are not DNS-1035 labels, as Service names must be", () => {
     expect(problems([service({ name: "Auth_UI" })])).to.deep.equal([
-      `${FILE}: service "Auth_UI": name must be a DNS-1123 label (lower-case letters, digits and '-', at most 63 characters); rename it, e.g. "auth-ui"`,
+      `${FILE}: service "Auth_UI": name "Auth_UI" is not a DNS-1035 label, which a Service name must be (${DNS1035}); rename it, e.g. "auth-ui"`,
+    ]);
+    expect(problems([service({ name: "3d-viewer" })])).to.deep.equal([
+      `${FILE}: service "3d-viewer": name "3d-viewer" is not a DNS-1035 label, which a Service name must be (${DNS1035}); rename it, e.g. "svc-3d-viewer"`,
+    ]);
+    const long = `a${"b".repeat(63)}`;
+    expect(problems([service({ name: long })])).to.deep.equal([
+      `${FILE}: service "${long}": name "${long}" is not a DNS-1035 label, which a Service name must be (${DNS1035}); rename it, e.g. "${long.slice(0, 63)}"`,
+    ]);
+    expect(problems([service({ name: "a".repeat(63) })])).to.deep.equal([]);
+  });
+
+  it("leaves a service with storage room for the StatefulSet controller's revision hash (52 characters)", () => {
+    const name = "m".repeat(53);
+    expect(problems([service({ name, storage: "1Gi" })])).to.deep.equal([
+      `${FILE}: service "${name}": name "${name}" has 53 characters, too many for a service with storage: it runs as a StatefulSet, whose controller labels every pod controller-revision-hash=<name>-<hash of up to 10 characters>, and a label value holds at most 63; use at most 52 characters`,
+    ]);
+    expect(problems([service({ name: "m".repeat(52), storage: "1Gi" })])).to.deep.equal([]);
+    expect(problems([service({ name, storage: undefined })]), "a Deployment has no such limit").to.deep.equal([]);
+  });
+
+  it("refuses extra port names Kubernetes refuses, and port names or numbers used twice", () => {
+    const rule =
+      "at most 15 lower-case letters, digits and '-', with at least one letter and no leading, trailing or double '-'";
+    expect(problems([service({ extraPorts: [{ name: "Metrics_Port", port: 9100 }] })])).to.deep.equal([
+      `${FILE}: service "auth": extraPorts name "Metrics_Port" is not a valid port name (${rule}); rename it, e.g. "metrics-port"`,
+    ]);
+    expect(problems([service({ extraPorts: [{ name: "prometheus-metrics", port: 9100 }] })])).to.deep.equal([
+      `${FILE}: service "auth": extraPorts name "prometheus-metrics" is not a valid port name (${rule}); rename it, e.g. "prometheus-metr"`,
+    ]);
+    expect(problems([service({ extraPorts: [{ name: "http", port: 8080 }] })])).to.deep.equal([
+      `${FILE}: service "auth": extraPorts name "http" is used twice (the main port is named "http"); give every extra port its own name`,
+    ]);
+    expect(
+      problems([
+        service({
+          extraPorts: [
+            { name: "tcp", port: 4150 },
+            { name: "tcp", port: 4160 },
+          ],
+        }),
+      ]),
+    ).to.deep.equal([
+      `${FILE}: service "auth": extraPorts name "tcp" is used twice (the main port is named "http"); give every extra port its own name`,
+    ]);
+    expect(problems([service({ extraPorts: [{ name: "admin", port: 3000 }] })])).to.deep.equal([
+      `${FILE}: service "auth": extraPorts.admin 3000 repeats port; a Service exposes each port number once, so remove one of them`,
+    ]);
+    expect(problems([service({ extraPorts: [{ name: "a".repeat(15), port: 9100 }] })])).to.deep.equal([]);
+  });
+
+  it("runs a background worker without a port, and refuses what would need one", () => {
+    const [, worker] = parseCatalog(
+      stringify({
+        services: [{ name: "nsqd", kind: "infra", image: "nsq", port: 4151 }, service({ port: undefined })],
+      }),
+      FILE,
+    );
+    expect(worker.port).to.equal(undefined);
+    expect(
+      problems([
+        service({
+          port: undefined,
+          extraPorts: [{ name: "tcp", port: 4150 }],
+          ingress: [{ path: "/auth" }],
+          readinessProbe: { tcp: true },
+        }),
+      ]),
+    ).to.deep.equal([
+      `${FILE}: service "auth": extraPorts needs the main port, and the service has none; set port or remove extraPorts`,
+      `${FILE}: service "auth": ingress needs the main port, and the service has none; set port or remove ingress`,
+      `${FILE}: service "auth": readinessProbe needs the main port, and the service has none; set port or remove readinessProbe`,
+    ]);
+  });
+
+  it("refuses a service whose Ingress name is the stripPrefix Ingress of another", () => {
+    expect(
+      problems([
+        service({ ingress: [{ path: "/auth", stripPrefix: true }] }),
+        service({ name: "auth-stripped", ingress: [{ path: "/auth-stripped" }] }),
+      ]),
+    ).to.deep.equal([
+      `${FILE}: service "auth-stripped": its Ingress would have the name "auth-stripped" of the stripPrefix Ingress of service "auth"; rename one of them`,
     ]);
   });
 
@@ -131,7 +217,13 @@ describe("catalog validation", () => {
     expect(problems([service({ ingress: route }), service({ name: "auth-v2", ingress: otherHost })])).to.deep.equal([]);
   });
 
-  it("refuses paths without a leading slash and unknown host placeholders", () => {
+  it("refuses paths Kubernetes refuses for pathType Prefix, and unknown host placeholders", () => {
+    expect(problems([service({ ingress: [{ path: "/a/../b" }] })])).to.deep.equal([
+      `${FILE}: service "auth": ingress path "/a/../b" must not contain "/../" (Kubernetes refuses // /./ /../ %2f %2F)`,
+    ]);
+    expect(problems([service({ ingress: [{ path: "/auth/." }] })])).to.deep.equal([
+      `${FILE}: service "auth": ingress path "/auth/." must not end with "/."`,
+    ]);
     expect(problems([service({ ingress: [{ path: "auth", host: "${fqdn}" }] })])).to.deep.equal([
       `${FILE}: service "auth": ingress path "auth" must start with "/"`,
       `${FILE}: service "auth": ingress host "\${fqdn}" uses unknown placeholder \${fqdn}; known: feature, ticket, domain`,
@@ -145,6 +237,9 @@ describe("catalog validation", () => {
     ]);
     expect(problems([service({ storage: "lots" })])).to.deep.equal([
       `${FILE}: service "auth": storage "lots" is not a Kubernetes quantity; use e.g. 1Gi`,
+    ]);
+    expect(problems([service({ storage: "0Gi" })])).to.deep.equal([
+      `${FILE}: service "auth": storage "0Gi" must be greater than zero (a claim's size); use e.g. 1Gi`,
     ]);
   });
 
@@ -166,6 +261,15 @@ describe("catalog validation", () => {
     ]);
     expect(problems([service({ kind: "infra", image: "${mongoImage}" })])).to.deep.equal([
       `${FILE}: service "auth": image uses unknown placeholder \${mongoImage}; known: nsqImage`,
+    ]);
+  });
+
+  it("refuses an empty image and one with whitespace", () => {
+    expect(problems([service({ kind: "infra", image: "mongo:7.0 " })])).to.deep.equal([
+      `${FILE}: service "auth": image "mongo:7.0 " is empty or contains whitespace, which no image reference does; e.g. bu/auth (app) or mongo:7.0 (infra)`,
+    ]);
+    expect(problems([service({ image: "" })])).to.deep.equal([
+      `${FILE}: service "auth": image "" is empty or contains whitespace, which no image reference does; e.g. bu/auth (app) or mongo:7.0 (infra)`,
     ]);
   });
 
@@ -199,7 +303,7 @@ describe("catalog validation", () => {
       error = e as Error;
     }
     expect(error?.message).to.equal(
-      `the catalog has 2 problems:\n  ${FILE}: service "A": name must be a DNS-1123 label (lower-case letters, digits and '-', at most 63 characters); rename it, e.g. "a"\n  ${FILE}: service "A": port 0 is out of range 1–65535`,
+      `the catalog has 2 problems:\n  ${FILE}: service "A": name "A" is not a DNS-1035 label, which a Service name must be (${DNS1035}); rename it, e.g. "a"\n  ${FILE}: service "A": port 0 is out of range 1–65535`,
     );
   });
 });

@@ -20,6 +20,32 @@ describe("feature names", () => {
     expect(() => featureFromStack("a.b")).to.throw(`"a.b" cannot name a namespace`);
   });
 
+  it("refuses stack names that are namespaces the cluster already has or reserves", () => {
+    expect(() => featureFromStack("kube-node-lease")).to.throw(
+      `stack "kube-node-lease": namespace "kube-node-lease" is reserved: kube-* namespaces belong to Kubernetes (kube-system, kube-public, kube-node-lease); name the stack after the ticket (e.g. verbu-6202)`,
+    );
+    expect(() => featureFromStack("organization/qa-k8s/Default")).to.throw(
+      `stack "organization/qa-k8s/Default": namespace "default" is the cluster's default namespace; name the stack after the ticket (e.g. verbu-6202)`,
+    );
+    expect(() => featureFromStack("KUBE-SYSTEM")).to.throw(`namespace "kube-system" is reserved`);
+    expect(() => featureFromStack("cattle-system")).to.throw(
+      `stack "cattle-system": namespace "cattle-system" is reserved: cattle-* namespaces belong to Rancher's agents; name the stack after the ticket (e.g. verbu-6202)`,
+    );
+    expect(featureFromStack("kubeflow-1").name).to.equal("kubeflow-1");
+  });
+
+  it("refuses a ticket that cannot be the namespace's qa-k8s/ticket label", () => {
+    const rule = "at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
+    expect(() => featureFromStack("demo", "VERBU-1_")).to.throw(
+      `qa-k8s:ticket "VERBU-1_" cannot be the value of the namespace label qa-k8s/ticket: use ${rule} (e.g. VERBU-6202)`,
+    );
+    const long = `T${"1".repeat(63)}`;
+    expect(() => featureFromStack("demo", long)).to.throw(
+      `qa-k8s:ticket "${long}" cannot be the value of the namespace label qa-k8s/ticket: use ${rule} (e.g. VERBU-6202)`,
+    );
+    expect(featureFromStack("demo", long.slice(0, 63)).ticket).to.have.length(63);
+  });
+
   it("refuses names whose host label would exceed 63 characters", () => {
     const long = "x".repeat(55);
     expect(() => featureFromStack(long)).to.throw(
