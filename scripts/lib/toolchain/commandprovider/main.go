@@ -9,6 +9,8 @@
 // with upstream's documented behaviour:
 //   - create runs `create`; an update runs `update`, or `create` again when `update` is unset; delete runs the
 //     `delete` saved at the last create/update, with the connection saved then;
+//   - a failed create or update is a plain error: the engine records no partial state (a failed create leaves
+//     nothing in the state, a failed update leaves the state of the last success), as upstream's framework does;
 //   - a change to `triggers` replaces the resource, any other input change updates it in place;
 //   - nothing runs during preview, and stdout/stderr are unknown there;
 //   - stdout/stderr have one trailing newline trimmed; the previous run's output is offered to the next run as
@@ -28,10 +30,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
-	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // version is set by scripts/toolchain with -ldflags -X to the version @pulumi/command asks for.
@@ -136,15 +135,16 @@ func (s *server) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pul
 	if err != nil {
 		return nil, err
 	}
-	outs, runErr := s.apply(ctx, urn, "create", inputs, resource.PropertyMap{}, req.GetPreview())
+	outs, err := s.apply(ctx, urn, "create", inputs, resource.PropertyMap{}, req.GetPreview())
+	if err != nil {
+		// A plain error, as upstream's framework (pulumi-go-provider infer) returns it: the engine records
+		// nothing, so the next `pulumi up` runs create again. The program must not expect a failed create to
+		// leave anything in the state (no delete command will ever run for it).
+		return nil, err
+	}
 	props, err := marshal(outs)
 	if err != nil {
 		return nil, err
-	}
-	if runErr != nil {
-		// Reporting the error with the ID and state makes the engine keep the (failed) resource, as upstream
-		// does, so a later `pulumi up` retries through an update.
-		return nil, initError(id, props, runErr)
 	}
 	return &pulumirpc.CreateResponse{Id: id, Properties: props}, nil
 }
@@ -159,13 +159,15 @@ func (s *server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pul
 	if err != nil {
 		return nil, err
 	}
-	outs, runErr := s.apply(ctx, urn, "update", news, olds, req.GetPreview())
+	outs, err := s.apply(ctx, urn, "update", news, olds, req.GetPreview())
+	if err != nil {
+		// Upstream too: the engine keeps the state of the last successful create/update, so the next
+		// `pulumi up` diffs against it and runs the update again.
+		return nil, err
+	}
 	props, err := marshal(outs)
 	if err != nil {
 		return nil, err
-	}
-	if runErr != nil {
-		return nil, initError(req.GetId(), props, runErr)
 	}
 	return &pulumirpc.UpdateResponse{Properties: props}, nil
 }
@@ -308,16 +310,4 @@ func assetOutputs(state resource.PropertyMap, out result) error {
 		state["archive"] = resource.NewArchiveProperty(ar)
 	}
 	return nil
-}
-
-// initError reports a failed create/update together with the resource's ID and state, so the engine records
-// the resource instead of forgetting it.
-func initError(id string, props *structpb.Struct, err error) error {
-	st, detailErr := status.New(codes.Unknown, err.Error()).WithDetails(&pulumirpc.ErrorResourceInitFailed{
-		Id: id, Properties: props, Reasons: []string{err.Error()},
-	})
-	if detailErr != nil {
-		return err
-	}
-	return st.Err()
 }
