@@ -15,10 +15,12 @@
 //   - nothing runs during preview, and stdout/stderr are unknown there;
 //   - stdout/stderr have one trailing newline trimmed; the previous run's output is offered to the next run as
 //     PULUMI_COMMAND_STDOUT / PULUMI_COMMAND_STDERR unless addPreviousOutputInEnv is false;
-//   - outputs are secret when any input is secret (remote.Command's connection always is), as upstream's
-//     framework does;
-//   - remote connections default to user root, port 22, 10 dial attempts of 15 s; without hostKey the host key is
-//     not checked, with it only that key is accepted.
+//   - the connection is always secret (upstream's `provider:"secret"`), stdout/stderr never are unless the
+//     program lists them in additionalSecretOutputs (upstream's framework flows secretness only between an input
+//     and the output of the same name);
+//   - remote connections default to user root, port 22, dialErrorLimit 10 (that many retries after the first
+//     attempt), 15 s per dial; without hostKey the host key is not checked; with it only that key is accepted and
+//     only its algorithm is offered (so a pinned ssh-rsa key negotiates SHA-1 "ssh-rsa", as upstream).
 package main
 
 import (
@@ -214,19 +216,18 @@ func (s *server) Invoke(ctx context.Context, req *pulumirpc.InvokeRequest) (*pul
 }
 
 // apply runs the command that `op` calls for and returns the new state: inputs plus stdout/stderr.
+//
+// stdout/stderr are never marked secret here: upstream's framework makes an output secret only when an input of
+// the same name is (there is none), so a program marks them with additionalSecretOutputs where they may carry a
+// secret — whatever the connection's secretness. A failed run keeps the previous outputs (upstream sets them only
+// after success), though the engine records none of it (see Create/Update).
 func (s *server) apply(ctx context.Context, urn resource.URN, op string, inputs, olds resource.PropertyMap,
 	preview bool,
 ) (resource.PropertyMap, error) {
 	state := inputs.Copy()
 	delete(state, "stdout")
 	delete(state, "stderr")
-	secret := anySecret(inputs)
-	setOut := func(stdout, stderr resource.PropertyValue) {
-		if secret {
-			stdout, stderr = resource.MakeSecret(stdout), resource.MakeSecret(stderr)
-		}
-		state["stdout"], state["stderr"] = stdout, stderr
-	}
+	setOut := func(stdout, stderr resource.PropertyValue) { state["stdout"], state["stderr"] = stdout, stderr }
 	typ := urn.Type().String()
 	if preview {
 		if typ != tokCopyToRemote {
@@ -240,18 +241,12 @@ func (s *server) apply(ctx context.Context, urn resource.URN, op string, inputs,
 		setOut(resource.NewStringProperty(str(olds, "stdout")), resource.NewStringProperty(str(olds, "stderr")))
 	}
 
-	var command string
-	switch op {
-	case "create":
-		command = str(inputs, "create")
-	case "update":
-		command = str(inputs, "update")
-		if command == "" {
-			command = str(inputs, "create")
-		}
-	case "delete":
-		command = str(inputs, "delete")
+	// Upstream runs a command whenever the field is set, even to "" (a remote "" still dials the host).
+	key := map[string]string{"create": "create", "update": "update", "delete": "delete"}[op]
+	if op == "update" && !has(inputs, "update") {
+		key = "create"
 	}
+	command, run := str(inputs, key), has(inputs, key)
 
 	switch typ {
 	case tokCopyToRemote:
@@ -260,7 +255,7 @@ func (s *server) apply(ctx context.Context, urn resource.URN, op string, inputs,
 		}
 		return state, copyToRemote(ctx, s, urn, inputs)
 	case tokLocalCommand, tokRemoteCommand:
-		if command == "" {
+		if !run {
 			return state, nil
 		}
 		var out result
