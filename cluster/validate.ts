@@ -11,7 +11,7 @@ import {
   RawConfig,
   SOURCE,
 } from "./config";
-import { checkTopology, parseNodeList } from "./nodes";
+import { checkTopology, parseNodeList, unusableHostKey } from "./nodes";
 import { Registries, validateRegistries } from "./registries";
 import * as rules from "./rules";
 
@@ -236,6 +236,9 @@ function parseBastion(value: unknown, problems: string[]): Bastion | undefined {
         "use the \"<type> <base64>\" line of: ssh-keyscan -t ed25519 <bastion> | cut -d' ' -f2-",
       ),
     );
+  const unusable =
+    key && unusableHostKey("ssh.bastion.hostKey", hostKey, "ssh-keyscan -t ed25519 <bastion> | cut -d' ' -f2-");
+  if (unusable) problems.push(unusable);
   return { host: host as string, port: port as number, user: user as string, hostKey: key ?? "" };
 }
 
