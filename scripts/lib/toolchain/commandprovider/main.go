@@ -133,7 +133,7 @@ func (s *server) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pul
 	if err != nil {
 		return nil, err
 	}
-	id, err := resource.NewUniqueHex(urn.Name()+"-", 8, 0)
+	id, err := resource.NewUniqueHex(urn.Name(), 8, 0) // upstream: name + 8 random hex digits, no separator
 	if err != nil {
 		return nil, err
 	}
