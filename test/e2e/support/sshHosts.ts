@@ -21,6 +21,8 @@ export interface SshHost {
   readonly root: string;
   /** `ssh-ed25519 AAAA...`, as `hostKey` in Pulumi.qa.yaml. */
   readonly hostKey: string;
+  /** `ssh-rsa AAAA...`, the host's second host key when SshHostsOptions.rsaHostKeyFor gave it one. */
+  readonly rsaHostKey?: string;
   readonly dir: string;
 }
 
@@ -47,10 +49,15 @@ export interface SshHostsOptions {
   readonly port?: number;
   /** Parent folder. @default the OS temp dir */
   readonly baseDir?: string;
+  /**
+   * Indexes of hosts that also get an RSA host key (sshd then holds two and offers both), like a machine whose
+   * installer generated every key type. @default none
+   */
+  readonly rsaHostKeyFor?: readonly number[];
 }
 
-function keygen(file: string): void {
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", file], { stdio: "ignore" });
+function keygen(file: string, type = "ed25519"): void {
+  execFileSync("ssh-keygen", ["-q", "-t", type, "-N", "", "-C", "", "-f", file], { stdio: "ignore" });
 }
 
 function publicKey(file: string): string {
@@ -70,6 +77,7 @@ function sshdConfig(host: SshHost, authorizedKeys: string): string {
   ].join(":");
   return [
     `ListenAddress ${host.address}:${host.port}`,
+    ...(host.rsaHostKey ? [`HostKey ${host.dir}/ssh_host_rsa_key`] : []),
     `HostKey ${host.dir}/ssh_host_ed25519_key`,
     `PidFile ${host.dir}/sshd.pid`,
     `AuthorizedKeysFile ${authorizedKeys}`,
@@ -203,12 +211,15 @@ export async function startSshHosts(count: number, options: SshHostsOptions = {}
     const root = path.join(hostDir, "root");
     fs.mkdirSync(path.join(root, "usr", "local", "bin"), { recursive: true });
     keygen(path.join(hostDir, "ssh_host_ed25519_key"));
+    const rsa = options.rsaHostKeyFor?.includes(i) ? path.join(hostDir, "ssh_host_rsa_key") : undefined;
+    if (rsa) keygen(rsa, "rsa");
     const host: SshHost = {
       name,
       address: `127.0.0.${octet}`,
       port,
       root,
       hostKey: publicKey(path.join(hostDir, "ssh_host_ed25519_key")),
+      ...(rsa ? { rsaHostKey: publicKey(rsa) } : {}),
       dir: hostDir,
     };
     fs.writeFileSync(path.join(hostDir, "sshd_config"), sshdConfig(host, authorizedKeys));

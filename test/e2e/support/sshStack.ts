@@ -10,7 +10,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { openStack } from "../../../automation/stack";
 import { Engine, privateEngine, remainingStacks } from "./engine";
 import { InstallerServer, startInstallerServer } from "./installerServer";
-import { SshHost, SshHosts, startSshHosts } from "./sshHosts";
+import { SshHost, SshHosts, SshHostsOptions, startSshHosts } from "./sshHosts";
 import { PROJECT_DIR } from "../../../automation/stack";
 
 const PROJECT_ENTRIES = [
@@ -67,11 +67,15 @@ export function editStackConfig(workDir: string, values: Record<string, unknown>
 
 /**
  * Starts `hostCount` SSH hosts, the installer server and a `qa` stack whose config points at them (secrets set with
- * --secret, hosts' keys pinned); `config` adds or overrides keys.
+ * --secret, hosts' keys pinned); `config` adds or overrides keys, `hostOptions` shapes the SSH hosts.
  */
-export async function startClusterRig(hostCount: number, config: Record<string, unknown> = {}): Promise<ClusterRig> {
+export async function startClusterRig(
+  hostCount: number,
+  config: Record<string, unknown> = {},
+  hostOptions: SshHostsOptions = {},
+): Promise<ClusterRig> {
   const engine = await privateEngine("cluster");
-  const hosts = await startSshHosts(hostCount);
+  const hosts = await startSshHosts(hostCount, hostOptions);
   const installer = await startInstallerServer();
   const workDir = projectCopy();
   const dataDir = path.join(hosts.dir, "k3s-data");
