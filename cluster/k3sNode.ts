@@ -83,9 +83,10 @@ export class K3sNode extends pulumi.ComponentResource {
     const secretStreams = ["stdout", "stderr"];
 
     if (node.gone) {
-      // The machine is dead: any command against it would fail after the dial timeout. The install record is renamed
-      // (alias) to one without commands — an update that contacts nothing — so it later leaves the state without a
-      // delete command, and a host that comes back gets a fresh install under the usual name.
+      // The machine is dead: any command against it would fail after the dial timeout. The install and cleanup records
+      // are renamed (alias) to ones without commands — an update that contacts nothing — so they later leave the state
+      // without a delete command (no uninstall on a dead host), and a host that comes back gets a fresh install under
+      // the usual names.
       this.install = new remote.Command(
         `${name}-host-gone`,
         { ...common, connection: args.connection },
