@@ -2,13 +2,21 @@
 // of that resource is exactly the lifecycle step it stands for:
 //
 //   membership (first server)  create: make room for the node to (re)join   delete: remove its Node object
-//   install    (the host)      create: run the K3s installer               delete: run the K3s uninstaller
-//   upgrade    (the host)      create: finish an install that failed before (retried installs come here)
+//   cleanup    (the host)      create: nothing (no contact)                delete: run the K3s uninstaller
+//   install    (the host)      create: run the K3s installer
+//   upgrade    (the host)      create: run the installer if no install completed on the host (a safety net)
 //                              update: re-run the installer with the new version / flags / secrets (never a rebuild)
 //   drain      (first server)  delete: cordon + drain, before the uninstall
 //   labels     (first server)  create/update: reconcile node labels and taints
 //
-// Dependencies order deletion drain -> install -> membership: pods leave first, then K3s, then the Node object.
+// Why the uninstall belongs to `cleanup`, not to `install`: a failed create is not recorded (pulumi-command returns a
+// plain error, no partial state), so an install that failed after K3s landed on the host (service start, Ready wait)
+// would leave no resource whose delete removes it; dropping the node from the config would then leave K3s running and
+// re-registering its Node object. `cleanup` is in the state before the installer first touches the host, whatever
+// happens to the install (failure, lost connection, crashed run), and the uninstaller is safe on a host without K3s.
+//
+// Dependencies order deletion drain -> install -> cleanup -> membership: pods leave first, then K3s, then the Node
+// object (which a still-running K3s would re-create).
 import * as pulumi from "@pulumi/pulumi";
 import { remote, types } from "@pulumi/command";
 import { PlannedNode } from "./config";
@@ -70,15 +78,24 @@ export class K3sNode extends pulumi.ComponentResource {
     const { node, commands } = args;
     const clusterAfter = args.clusterAfter ?? [];
     const common = { addPreviousOutputInEnv: false };
+    // The provider makes no output secret by itself (only what additionalSecretOutputs names): steps fed the token
+    // or registry credentials on stdin keep their output encrypted too, in case a tool echoes one.
+    const secretStreams = ["stdout", "stderr"];
 
     if (node.gone) {
-      // The machine is dead: any command against it would fail after the dial timeout. The install record is renamed
-      // (alias) to one without commands — an update that contacts nothing — so it later leaves the state without a
-      // delete command, and a host that comes back gets a fresh install under the usual name.
+      // The machine is dead: any command against it would fail after the dial timeout. The install and cleanup records
+      // are renamed (alias) to ones without commands — an update that contacts nothing — so they later leave the state
+      // without a delete command (no uninstall on a dead host), and a host that comes back gets a fresh install under
+      // the usual names.
       this.install = new remote.Command(
         `${name}-host-gone`,
         { ...common, connection: args.connection },
         { parent: this, aliases: [{ name: `${name}-install` }] },
+      );
+      new remote.Command(
+        `${name}-cleanup-gone`,
+        { ...common, connection: args.connection },
+        { parent: this, aliases: [{ name: `${name}-cleanup` }] },
       );
       new remote.Command(
         `${name}-mark-gone`,
@@ -105,6 +122,12 @@ export class K3sNode extends pulumi.ComponentResource {
           )
         : undefined;
 
+    const cleanup = new remote.Command(
+      `${name}-cleanup`,
+      { ...common, connection: args.connection, delete: commands.uninstall },
+      { parent: this, dependsOn: membership ? [membership] : [] },
+    );
+
     this.install = new remote.Command(
       `${name}-install`,
       {
@@ -112,15 +135,15 @@ export class K3sNode extends pulumi.ComponentResource {
         connection: args.connection,
         create: commands.install,
         // Version, flag and secret changes are the upgrade step's job; they must not re-run the first install. A
-        // failed first install is retried through update, i.e. this no-op, and then the upgrade step's create.
+        // failed first install is not recorded, so the next `pulumi up` runs this create again.
         update: "true",
-        delete: commands.uninstall,
         stdin: args.installSecrets,
       },
       {
         parent: this,
-        dependsOn: [...(membership ? [membership] : []), ...(args.installAfter ?? [])],
+        dependsOn: [cleanup, ...(membership ? [membership] : []), ...(args.installAfter ?? [])],
         ignoreChanges: ["create", "stdin"],
+        additionalSecretOutputs: secretStreams,
       },
     );
 
@@ -133,7 +156,7 @@ export class K3sNode extends pulumi.ComponentResource {
         update: commands.upgrade,
         stdin: args.installSecrets,
       },
-      { parent: this, dependsOn: [this.install, ...(args.upgradeAfter ?? [])] },
+      { parent: this, dependsOn: [this.install, ...(args.upgradeAfter ?? [])], additionalSecretOutputs: secretStreams },
     );
 
     if (commands.drain !== undefined) {

@@ -1,7 +1,7 @@
 // `servers` and `agents`: the machines of the cluster, checked entry by entry and placed (first server, joiners).
 import { NodeEntry, PlannedNode, Role } from "./config";
 import { bad, isPlainObject, missing, SOURCE } from "./messages";
-import { hasIpv6Zone, isHost, isLabel, isNodeName, isTaint, parseHostKey } from "./rules";
+import { hasIpv6Zone, isHost, isLabel, isNodeName, isTaint, parseHostKey, UNUSABLE_HOST_KEY_TYPES } from "./rules";
 
 const NODE_FIELDS = ["name", "host", "hostKey", "labels", "taints", "gone"];
 const KEYSCAN = "ssh-keyscan -t ed25519 <host> | cut -d' ' -f2-";
@@ -64,6 +64,8 @@ function parseEntry(field: string, item: unknown, problems: string[]): NodeEntry
       bad(`${field}.hostKey`, hostKey, "is not an SSH public key", `use the "<type> <base64>" line of: ${KEYSCAN}`),
     );
   }
+  const unusable = key && unusableHostKey(`${field}.hostKey`, hostKey, KEYSCAN);
+  if (unusable) problems.push(unusable);
   if (gone !== undefined && typeof gone !== "boolean") {
     problems.push(bad(`${field}.gone`, gone, "is not a boolean", "use true or false"));
   }
@@ -71,6 +73,18 @@ function parseEntry(field: string, item: unknown, problems: string[]): NodeEntry
   const taints = parseTaints(field, item.taints, problems);
   if (problems.length > before) return undefined;
   return { name: name as string, host: host as string, hostKey: key as string, labels, taints, gone: gone === true };
+}
+
+/** The problem with a well-formed pin of a key type the SSH connection cannot negotiate, if it is one. */
+export function unusableHostKey(field: string, value: unknown, keyscan: string): string | undefined {
+  const type = typeof value === "string" ? (parseHostKey(value)?.split(" ")[0] ?? "") : "";
+  if (!UNUSABLE_HOST_KEY_TYPES.includes(type)) return undefined;
+  return bad(
+    field,
+    value,
+    `is an ${type} host key, which cannot be verified: the SSH connection offers only the pinned key's algorithm, for ${type} that is SHA-1 "ssh-rsa" signatures, and OpenSSH 8.8 and later refuse them ("no common algorithm for host key")`,
+    `pin the host's ed25519 (or ecdsa) key instead: ${keyscan}`,
+  );
 }
 
 function parseLabels(field: string, value: unknown, problems: string[]): string[] {

@@ -53,7 +53,8 @@ export class RancherRegistration extends pulumi.ComponentResource {
         stdin: pulumi.secret(manifestUrl.apply((url) => secretPayload([url]))),
         addPreviousOutputInEnv: false,
       },
-      { parent: this, dependsOn: args.after ?? [] },
+      // Fed the manifest URL (a credential) on stdin: keep what the step prints encrypted too.
+      { parent: this, dependsOn: args.after ?? [], additionalSecretOutputs: ["stdout", "stderr"] },
     );
     this.clusterId = cluster.id;
     this.registerOutputs({ clusterId: this.clusterId });

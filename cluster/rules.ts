@@ -38,6 +38,13 @@ const HOST_KEY_TYPES = [
   "sk-ecdsa-sha2-nistp256@openssh.com",
 ];
 
+/**
+ * Host-key types a pin cannot use. The command provider (as upstream pulumi-command) offers the server only the pinned
+ * key's algorithm; for an `ssh-rsa` key that is SHA-1 `ssh-rsa` signatures, which OpenSSH 8.8 and later refuse by
+ * default, so the connection fails with "no common algorithm for host key" even though the key is right.
+ */
+export const UNUSABLE_HOST_KEY_TYPES: readonly string[] = ["ssh-rsa"];
+
 /** `<type> <base64>` with an optional comment, as in known_hosts without the host column. */
 export function parseHostKey(value: string): string | undefined {
   const match = /^(\S+) ([A-Za-z0-9+/]+={0,3})(?: [^\r\n]*)?$/.exec(value.trim());

@@ -128,8 +128,9 @@ export function installEnv(
 }
 
 /**
- * The file a successful install leaves on the host. A failed first install stays in Pulumi's state (partially
- * created) and is retried as an update; the marker tells that retry whether the installer still has to run.
+ * The file a successful install leaves on the host. A failed first install is not recorded in Pulumi's state and runs
+ * again on the next up; the upgrade step's create checks the marker as a safety net (an install that completed on the
+ * host although the engine never recorded it, e.g. a run that crashed).
  */
 export function installedMarker(settings: ClusterSettings, node: PlannedNode): string {
   return `${settings.k3s.dataDir}/.qa-k8s-installed-${node.name}`;

@@ -4,7 +4,7 @@ import { Bastion, ClusterSettings, DEFAULTS, RawConfig } from "./config";
 import { binDirProblem, dataDirProblem } from "./hostPaths";
 import { checkInstallSource } from "./installSource";
 import { bad, ConfigError, isPlainObject, missing, SOURCE } from "./messages";
-import { checkTopology, parseNodeList } from "./nodes";
+import { checkTopology, parseNodeList, unusableHostKey } from "./nodes";
 import { Registries, validateRegistries } from "./registries";
 import * as rules from "./rules";
 
@@ -228,6 +228,9 @@ function parseBastion(value: unknown, problems: string[]): Bastion | undefined {
         "use the \"<type> <base64>\" line of: ssh-keyscan -t ed25519 <bastion> | cut -d' ' -f2-",
       ),
     );
+  const unusable =
+    key && unusableHostKey("ssh.bastion.hostKey", hostKey, "ssh-keyscan -t ed25519 <bastion> | cut -d' ' -f2-");
+  if (unusable) problems.push(unusable);
   return { host: host as string, port: port as number, user: user as string, hostKey: key ?? "" };
 }
 

@@ -247,7 +247,7 @@ describe("cluster stack over SSH (real engine, command provider, sshd)", functio
     await up().catch((err: Error) => (error = err));
     expect(error?.message).to.include("ssh: handshake failed: ssh: host key mismatch");
     expect(hostCalls(agentB).length).to.equal(before);
-    // The failed install stays in the state; with the right key the next up finishes it.
+    // The failed install is not recorded (as upstream's provider does); with the right key the next up creates it.
     setNodes(servers, [workerA, workerB]);
     await up();
     const latest = installs(agentB)[installs(agentB).length - 1];

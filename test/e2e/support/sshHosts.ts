@@ -31,6 +31,8 @@ export interface SshHost {
   readonly root: string;
   /** `ssh-ed25519 AAAA...`, as `hostKey` in Pulumi.qa.yaml. */
   readonly hostKey: string;
+  /** `ssh-rsa AAAA...`, the host's second host key when SshHostsOptions.rsaHostKeyFor gave it one. */
+  readonly rsaHostKey?: string;
   readonly dir: string;
   /** With `views`: the host's own directories, host path -> folder on the test machine. */
   readonly view?: { readonly mounts: Readonly<Record<string, string>> };
@@ -70,10 +72,15 @@ export interface SshHostsOptions {
   readonly views?: boolean;
   /** With `views`: a non-root login user on every host, with passwordless sudo under this secure_path. */
   readonly user?: { readonly name: string; readonly securePath: string };
+  /**
+   * Indexes of hosts that also get an RSA host key (sshd then holds two and offers both), like a machine whose
+   * installer generated every key type. @default none
+   */
+  readonly rsaHostKeyFor?: readonly number[];
 }
 
-function keygen(file: string): void {
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", file], { stdio: "ignore" });
+function keygen(file: string, type = "ed25519"): void {
+  execFileSync("ssh-keygen", ["-q", "-t", type, "-N", "", "-C", "", "-f", file], { stdio: "ignore" });
 }
 
 function publicKey(file: string): string {
@@ -93,6 +100,7 @@ function sshdConfig(host: SshHost, authorizedKeys: string): string {
   ].join(":");
   return [
     `ListenAddress ${host.address}:${host.port}`,
+    ...(host.rsaHostKey ? [`HostKey ${host.dir}/ssh_host_rsa_key`] : []),
     `HostKey ${host.dir}/ssh_host_ed25519_key`,
     `PidFile ${host.dir}/sshd.pid`,
     `AuthorizedKeysFile ${authorizedKeys}`,
@@ -239,12 +247,15 @@ export async function startSshHosts(count: number, options: SshHostsOptions = {}
     const root = path.join(hostDir, "root");
     fs.mkdirSync(path.join(root, "usr", "local", "bin"), { recursive: true });
     keygen(path.join(hostDir, "ssh_host_ed25519_key"));
+    const rsa = options.rsaHostKeyFor?.includes(i) ? path.join(hostDir, "ssh_host_rsa_key") : undefined;
+    if (rsa) keygen(rsa, "rsa");
     const host: SshHost = {
       name,
       address: `127.0.0.${octet}`,
       port,
       root,
       hostKey: publicKey(path.join(hostDir, "ssh_host_ed25519_key")),
+      ...(rsa ? { rsaHostKey: publicKey(rsa) } : {}),
       dir: hostDir,
       ...(options.views ? { view: { mounts: viewMounts(hostDir, options.user) } } : {}),
     };

@@ -71,7 +71,8 @@ export const RIG_DATA_DIR = "/srv/k3s";
 /**
  * Starts `hostCount` SSH hosts, each with its own filesystem view (sshHosts.ts `views`), the installer server (also
  * the binary mirror) and a `qa` stack whose config points at them (secrets set with --secret, hosts' keys pinned);
- * `config` adds or overrides keys; `hostOptions.user` logs in as that non-root user (ssh.user).
+ * `config` adds or overrides keys; `hostOptions.user` logs in as that non-root user (ssh.user); `hostOptions` shapes
+ * the SSH hosts otherwise.
  */
 export async function startClusterRig(
   hostCount: number,

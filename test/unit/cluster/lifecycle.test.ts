@@ -77,7 +77,7 @@ describe("cluster lifecycle (mocks)", () => {
       expect(upgrade.update).to.include(
         inner("'qa-k8s: running the K3s installer (upgrade, v1.34.1+k3s1) on k3s-worker-3'"),
       );
-      // create only finishes an install that failed earlier (see k3sNode.ts); it never runs again after creation.
+      // create is a safety net for an install the engine never recorded (see k3sNode.ts); it never runs after creation.
       expect(upgrade.create).to.include(inner("'K3s is installed on k3s-worker-3: nothing to do'"));
       expect(reg(upgraded, "qa-k3s-worker-3-install").ignoreChanges).to.deep.equal(["create", "stdin"]);
       expect(reg(upgraded, "qa-k3s-worker-3-install").inputs.update).to.equal("true");
@@ -104,13 +104,14 @@ describe("cluster lifecycle (mocks)", () => {
     expect(added).to.deep.equal(
       [
         "qa-k3s-worker-6",
-        ...["drain", "install", "labels", "membership", "upgrade"].map((r) => `qa-k3s-worker-6-${r}`),
+        ...["cleanup", "drain", "install", "labels", "membership", "upgrade"].map((r) => `qa-k3s-worker-6-${r}`),
       ].sort(),
     );
     expect(changedFields(seed, grown)).to.deep.equal({});
     expect(depsOf(grown, "qa-k3s-worker-6-install")).to.deep.equal([
       "qa-identity",
       "qa-k3s-server-1-install",
+      "qa-k3s-worker-6-cleanup",
       "qa-k3s-worker-6-membership",
     ]);
   });
@@ -124,14 +125,14 @@ describe("cluster lifecycle (mocks)", () => {
     expect(removed).to.deep.equal(
       [
         "qa-k3s-worker-3",
-        ...["drain", "install", "labels", "membership", "upgrade"].map((r) => `qa-k3s-worker-3-${r}`),
+        ...["cleanup", "drain", "install", "labels", "membership", "upgrade"].map((r) => `qa-k3s-worker-3-${r}`),
       ].sort(),
     );
     const changes = changedFields(seed, shrunk);
     expect(Object.keys(changes)).to.deep.equal([]);
     // The removed agent's steps, as saved in the state, are what Pulumi runs on delete:
     expect(reg(seed, "qa-k3s-worker-3-drain").inputs.delete).to.include(inner("'drain' 'k3s-worker-3'"));
-    expect(reg(seed, "qa-k3s-worker-3-install").inputs.delete).to.include("k3s-agent-uninstall.sh");
+    expect(reg(seed, "qa-k3s-worker-3-cleanup").inputs.delete).to.include("k3s-agent-uninstall.sh");
     expect(reg(seed, "qa-k3s-worker-3-membership").inputs.delete).to.include(inner("'delete' 'node' 'k3s-worker-3'"));
   });
 
@@ -143,12 +144,17 @@ describe("cluster lifecycle (mocks)", () => {
       expect(gone.errors).to.deep.equal([]);
     });
 
-    it("keeps the host's record under a new name, without any command, so nothing contacts the host", () => {
-      const record = reg(gone, "qa-k3s-worker-2-host-gone");
-      expect(record.aliasNames).to.deep.equal(["qa-k3s-worker-2-install"]);
-      for (const field of ["create", "update", "delete", "stdin"])
-        expect(record.inputs, field).not.to.have.property(field);
-      expect((reveal(record.inputs.connection) as { host: string }).host).to.equal("10.0.1.2");
+    it("keeps the host's records under new names, without any command, so nothing contacts the host", () => {
+      for (const [now, before] of [
+        ["host-gone", "install"],
+        ["cleanup-gone", "cleanup"],
+      ]) {
+        const record = reg(gone, `qa-k3s-worker-2-${now}`);
+        expect(record.aliasNames).to.deep.equal([`qa-k3s-worker-2-${before}`]);
+        for (const field of ["create", "update", "delete", "stdin"])
+          expect(record.inputs, `${now} ${field}`).not.to.have.property(field);
+        expect((reveal(record.inputs.connection) as { host: string }).host).to.equal("10.0.1.2");
+      }
     });
 
     it("runs only cluster-side steps: mark gone now, then the deleted drain and membership on the first server", () => {
@@ -157,7 +163,11 @@ describe("cluster lifecycle (mocks)", () => {
       expect(mark.inputs.create).to.include(inner("'qa-k8s.io/gone=true'"));
       expect(depsOf(gone, "qa-k3s-worker-2-mark-gone")).to.deep.equal(["qa-k3s-server-1-install"]);
       const remaining = names(gone).filter((n) => n.startsWith("qa-k3s-worker-2-"));
-      expect(remaining).to.deep.equal(["qa-k3s-worker-2-host-gone", "qa-k3s-worker-2-mark-gone"]);
+      expect(remaining).to.deep.equal([
+        "qa-k3s-worker-2-cleanup-gone",
+        "qa-k3s-worker-2-host-gone",
+        "qa-k3s-worker-2-mark-gone",
+      ]);
     });
 
     it("takes the dead agent out of the upgrade chain", () => {
@@ -187,11 +197,13 @@ describe("cluster lifecycle (mocks)", () => {
       expect(depsOf(ha, "qa-k3s-server-2-install")).to.deep.equal([
         "qa-identity",
         "qa-k3s-server-1-install",
+        "qa-k3s-server-2-cleanup",
         "qa-k3s-server-2-membership",
       ]);
       expect(depsOf(ha, "qa-k3s-server-3-install")).to.deep.equal([
         "qa-identity",
         "qa-k3s-server-2-install",
+        "qa-k3s-server-3-cleanup",
         "qa-k3s-server-3-membership",
       ]);
     });

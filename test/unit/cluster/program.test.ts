@@ -44,9 +44,10 @@ describe("cluster program (mocks)", () => {
       expect(run.outputs).not.to.have.property("rancherClusterId");
     });
 
-    it("gives every node install + upgrade + labels, and removable nodes membership + drain", () => {
+    it("gives every node cleanup + install + upgrade + labels, and removable nodes membership + drain", () => {
       const names = ofType(run, CMD).map((r) => r.name);
       expect(names).to.include.members([
+        "qa-k3s-server-1-cleanup",
         "qa-k3s-server-1-install",
         "qa-k3s-server-1-upgrade",
         "qa-k3s-server-1-labels",
@@ -54,7 +55,7 @@ describe("cluster program (mocks)", () => {
       ]);
       expect(names).not.to.include.members(["qa-k3s-server-1-membership", "qa-k3s-server-1-drain"]);
       for (const i of [1, 2, 3, 4, 5]) {
-        for (const role of ["membership", "install", "upgrade", "drain", "labels"])
+        for (const role of ["membership", "cleanup", "install", "upgrade", "drain", "labels"])
           expect(names).to.include(`qa-k3s-worker-${i}-${role}`);
       }
     });
@@ -64,6 +65,7 @@ describe("cluster program (mocks)", () => {
         expect(depsOf(run, `qa-k3s-worker-${i}-install`)).to.deep.equal([
           "qa-identity",
           "qa-k3s-server-1-install",
+          `qa-k3s-worker-${i}-cleanup`,
           `qa-k3s-worker-${i}-membership`,
         ]);
       }
@@ -84,14 +86,31 @@ describe("cluster program (mocks)", () => {
       ]);
     });
 
-    it("orders removal drain -> uninstall -> forget through dependencies", () => {
+    it("orders removal drain -> install -> cleanup (uninstall) -> membership (forget) through dependencies", () => {
       // Membership directly too: once the node is `gone` its install no longer depends on membership, and only this
       // keeps the forget step (delete Node) after the drain's cordon.
       expect(depsOf(run, "qa-k3s-worker-2-drain")).to.deep.equal([
         "qa-k3s-worker-2-install",
         "qa-k3s-worker-2-membership",
       ]);
-      expect(depsOf(run, "qa-k3s-worker-2-install")).to.include("qa-k3s-worker-2-membership");
+      expect(depsOf(run, "qa-k3s-worker-2-install")).to.include("qa-k3s-worker-2-cleanup");
+      expect(depsOf(run, "qa-k3s-worker-2-cleanup")).to.deep.equal(["qa-k3s-worker-2-membership"]);
+      expect(depsOf(run, "qa-k3s-server-1-cleanup")).to.deep.equal([]);
+    });
+
+    it("records the host before the installer runs: cleanup contacts nothing on create, install has no delete", () => {
+      // A failed create is not recorded (upstream pulumi-command), so the uninstall must not hang on the install.
+      for (const name of ["qa-k3s-worker-2", "qa-k3s-server-1"]) {
+        const cleanup = reg(run, `${name}-cleanup`).inputs;
+        for (const field of ["create", "update", "stdin"])
+          expect(cleanup, `${name} ${field}`).not.to.have.property(field);
+        expect(reg(run, `${name}-install`).inputs, name).not.to.have.property("delete");
+      }
+    });
+
+    it("keeps the output of steps fed secrets on stdin encrypted (the provider marks no output secret itself)", () => {
+      for (const name of ["qa-k3s-worker-2-install", "qa-k3s-worker-2-upgrade", "qa-k3s-server-1-install"])
+        expect(reg(run, name).additionalSecretOutputs, name).to.include.members(["stdout", "stderr"]);
     });
 
     it("puts the removal steps into delete commands", () => {
@@ -99,8 +118,8 @@ describe("cluster program (mocks)", () => {
       expect(drain.create).to.equal(undefined);
       expect(drain.delete).to.include(inner(`"$qa_k3s" kubectl 'cordon' 'k3s-worker-2'`));
       expect(drain.delete).to.include("--timeout=300s");
-      expect(reg(run, "qa-k3s-worker-2-install").inputs.delete).to.include("k3s-agent-uninstall.sh");
-      expect(reg(run, "qa-k3s-server-1-install").inputs.delete).to.include("k3s-uninstall.sh");
+      expect(reg(run, "qa-k3s-worker-2-cleanup").inputs.delete).to.include("k3s-agent-uninstall.sh");
+      expect(reg(run, "qa-k3s-server-1-cleanup").inputs.delete).to.include("k3s-uninstall.sh");
       const membership = reg(run, "qa-k3s-worker-2-membership").inputs;
       expect(membership.create).to.include("node-password.k3s");
       expect(membership.delete).to.include("--timeout=120s");
@@ -220,6 +239,7 @@ describe("cluster program (mocks)", () => {
       expect(isSecret(provider.inputs.tokenKey)).to.equal(true);
       expect(reveal(provider.inputs.tokenKey)).to.equal(RANCHER_TOKEN);
       expect(reg(run, "rancher-cluster").additionalSecretOutputs).to.include("clusterRegistrationToken");
+      expect(reg(run, "rancher-apply").additionalSecretOutputs).to.include.members(["stdout", "stderr"]);
     });
   });
 

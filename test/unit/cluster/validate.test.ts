@@ -383,6 +383,24 @@ describe("cluster/validate", () => {
       ]);
     });
 
+    it("refuses ssh-rsa pins (node and bastion), whose SHA-1 signatures OpenSSH 8.8+ refuses, and accepts ecdsa", () => {
+      const rsa = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDFakeRsaKeyForUnitTests== root@old-host";
+      const rsaRule = (field: string, value: string, keyscan: string) =>
+        `${P}${field} ${JSON.stringify(value)} is an ssh-rsa host key, which cannot be verified: the SSH connection offers only the pinned key's algorithm, for ssh-rsa that is SHA-1 "ssh-rsa" signatures, and OpenSSH 8.8 and later refuse them ("no common algorithm for host key"); pin the host's ed25519 (or ecdsa) key instead: ${keyscan}`;
+      expectProblems(
+        {
+          agents: [worker(1), worker(2, { hostKey: rsa })],
+          "ssh.bastion": { host: "bastion.example.test", hostKey: rsa },
+        },
+        [
+          rsaRule("ssh.bastion.hostKey", rsa, "ssh-keyscan -t ed25519 <bastion> | cut -d' ' -f2-"),
+          rsaRule("agents[1].hostKey", rsa, KEYSCAN),
+        ],
+      );
+      const ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY=";
+      expect(problemsOf({ ...seedConfig(), agents: [worker(1, { hostKey: ecdsa })] })).to.deep.equal([]);
+    });
+
     it("accepts a bastion with a pinned key", () => {
       const s = settingsOf({
         ...seedConfig(),

@@ -9,14 +9,18 @@
 // with upstream's documented behaviour:
 //   - create runs `create`; an update runs `update`, or `create` again when `update` is unset; delete runs the
 //     `delete` saved at the last create/update, with the connection saved then;
+//   - a failed create or update is a plain error: the engine records no partial state (a failed create leaves
+//     nothing in the state, a failed update leaves the state of the last success), as upstream's framework does;
 //   - a change to `triggers` replaces the resource, any other input change updates it in place;
 //   - nothing runs during preview, and stdout/stderr are unknown there;
 //   - stdout/stderr have one trailing newline trimmed; the previous run's output is offered to the next run as
 //     PULUMI_COMMAND_STDOUT / PULUMI_COMMAND_STDERR unless addPreviousOutputInEnv is false;
-//   - outputs are secret when any input is secret (remote.Command's connection always is), as upstream's
-//     framework does;
-//   - remote connections default to user root, port 22, 10 dial attempts of 15 s; without hostKey the host key is
-//     not checked, with it only that key is accepted.
+//   - the connection is always secret (upstream's `provider:"secret"`), stdout/stderr never are unless the
+//     program lists them in additionalSecretOutputs (upstream's framework flows secretness only between an input
+//     and the output of the same name);
+//   - remote connections default to user root, port 22, dialErrorLimit 10 (that many retries after the first
+//     attempt), 15 s per dial; without hostKey the host key is not checked; with it only that key is accepted and
+//     only its algorithm is offered (so a pinned ssh-rsa key negotiates SHA-1 "ssh-rsa", as upstream).
 package main
 
 import (
@@ -28,10 +32,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
-	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // version is set by scripts/toolchain with -ldflags -X to the version @pulumi/command asks for.
@@ -132,19 +133,20 @@ func (s *server) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pul
 	if err != nil {
 		return nil, err
 	}
-	id, err := resource.NewUniqueHex(urn.Name()+"-", 8, 0)
+	id, err := resource.NewUniqueHex(urn.Name(), 8, 0) // upstream: name + 8 random hex digits, no separator
 	if err != nil {
 		return nil, err
 	}
-	outs, runErr := s.apply(ctx, urn, "create", inputs, resource.PropertyMap{}, req.GetPreview())
+	outs, err := s.apply(ctx, urn, "create", inputs, resource.PropertyMap{}, req.GetPreview())
+	if err != nil {
+		// A plain error, as upstream's framework (pulumi-go-provider infer) returns it: the engine records
+		// nothing, so the next `pulumi up` runs create again. The program must not expect a failed create to
+		// leave anything in the state (no delete command will ever run for it).
+		return nil, err
+	}
 	props, err := marshal(outs)
 	if err != nil {
 		return nil, err
-	}
-	if runErr != nil {
-		// Reporting the error with the ID and state makes the engine keep the (failed) resource, as upstream
-		// does, so a later `pulumi up` retries through an update.
-		return nil, initError(id, props, runErr)
 	}
 	return &pulumirpc.CreateResponse{Id: id, Properties: props}, nil
 }
@@ -159,13 +161,15 @@ func (s *server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pul
 	if err != nil {
 		return nil, err
 	}
-	outs, runErr := s.apply(ctx, urn, "update", news, olds, req.GetPreview())
+	outs, err := s.apply(ctx, urn, "update", news, olds, req.GetPreview())
+	if err != nil {
+		// Upstream too: the engine keeps the state of the last successful create/update, so the next
+		// `pulumi up` diffs against it and runs the update again.
+		return nil, err
+	}
 	props, err := marshal(outs)
 	if err != nil {
 		return nil, err
-	}
-	if runErr != nil {
-		return nil, initError(req.GetId(), props, runErr)
 	}
 	return &pulumirpc.UpdateResponse{Properties: props}, nil
 }
@@ -212,19 +216,18 @@ func (s *server) Invoke(ctx context.Context, req *pulumirpc.InvokeRequest) (*pul
 }
 
 // apply runs the command that `op` calls for and returns the new state: inputs plus stdout/stderr.
+//
+// stdout/stderr are never marked secret here: upstream's framework makes an output secret only when an input of
+// the same name is (there is none), so a program marks them with additionalSecretOutputs where they may carry a
+// secret — whatever the connection's secretness. A failed run keeps the previous outputs (upstream sets them only
+// after success), though the engine records none of it (see Create/Update).
 func (s *server) apply(ctx context.Context, urn resource.URN, op string, inputs, olds resource.PropertyMap,
 	preview bool,
 ) (resource.PropertyMap, error) {
 	state := inputs.Copy()
 	delete(state, "stdout")
 	delete(state, "stderr")
-	secret := anySecret(inputs)
-	setOut := func(stdout, stderr resource.PropertyValue) {
-		if secret {
-			stdout, stderr = resource.MakeSecret(stdout), resource.MakeSecret(stderr)
-		}
-		state["stdout"], state["stderr"] = stdout, stderr
-	}
+	setOut := func(stdout, stderr resource.PropertyValue) { state["stdout"], state["stderr"] = stdout, stderr }
 	typ := urn.Type().String()
 	if preview {
 		if typ != tokCopyToRemote {
@@ -238,18 +241,12 @@ func (s *server) apply(ctx context.Context, urn resource.URN, op string, inputs,
 		setOut(resource.NewStringProperty(str(olds, "stdout")), resource.NewStringProperty(str(olds, "stderr")))
 	}
 
-	var command string
-	switch op {
-	case "create":
-		command = str(inputs, "create")
-	case "update":
-		command = str(inputs, "update")
-		if command == "" {
-			command = str(inputs, "create")
-		}
-	case "delete":
-		command = str(inputs, "delete")
+	// Upstream runs a command whenever the field is set, even to "" (a remote "" still dials the host).
+	key := map[string]string{"create": "create", "update": "update", "delete": "delete"}[op]
+	if op == "update" && !has(inputs, "update") {
+		key = "create"
 	}
+	command, run := str(inputs, key), has(inputs, key)
 
 	switch typ {
 	case tokCopyToRemote:
@@ -258,7 +255,7 @@ func (s *server) apply(ctx context.Context, urn resource.URN, op string, inputs,
 		}
 		return state, copyToRemote(ctx, s, urn, inputs)
 	case tokLocalCommand, tokRemoteCommand:
-		if command == "" {
+		if !run {
 			return state, nil
 		}
 		var out result
@@ -308,16 +305,4 @@ func assetOutputs(state resource.PropertyMap, out result) error {
 		state["archive"] = resource.NewArchiveProperty(ar)
 	}
 	return nil
-}
-
-// initError reports a failed create/update together with the resource's ID and state, so the engine records
-// the resource instead of forgetting it.
-func initError(id string, props *structpb.Struct, err error) error {
-	st, detailErr := status.New(codes.Unknown, err.Error()).WithDetails(&pulumirpc.ErrorResourceInitFailed{
-		Id: id, Properties: props, Reasons: []string{err.Error()},
-	})
-	if detailErr != nil {
-		return err
-	}
-	return st.Err()
 }

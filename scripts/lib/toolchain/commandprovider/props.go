@@ -103,15 +103,6 @@ func object(m resource.PropertyMap, key string) resource.PropertyMap {
 	return nil
 }
 
-func anySecret(m resource.PropertyMap) bool {
-	for _, v := range m {
-		if v.ContainsSecrets() {
-			return true
-		}
-	}
-	return false
-}
-
 // Accepted inputs per type, so that a misspelt field fails in preview instead of being silently ignored.
 var (
 	commonLocal = []string{"stdin", "logging", "interpreter", "dir", "environment", "assetPaths", "archivePaths",
@@ -128,7 +119,8 @@ var (
 	loggingValues = []string{"stdout", "stderr", "stdoutAndStderr", "none"}
 )
 
-// checkInputs validates inputs and fills in upstream's defaults in place. Failure messages name fields, never
+// checkInputs validates inputs and fills in upstream's defaults in place (only the connection's: upstream
+// declares no default for addPreviousOutputInEnv, it treats an unset one as true). Failure messages name fields, never
 // values, because connection fields hold secrets.
 func checkInputs(typ string, in resource.PropertyMap) []*pulumirpc.CheckFailure {
 	allowed, ok := fields[typ]
@@ -144,11 +136,6 @@ func checkInputs(typ string, in resource.PropertyMap) []*pulumirpc.CheckFailure 
 			fail(k, "unknown property %q; %s accepts: %s", k, typ, strings.Join(allowed, ", "))
 		}
 	}
-	if typ != tokCopyToRemote {
-		if _, set := in["addPreviousOutputInEnv"]; !set {
-			in["addPreviousOutputInEnv"] = resource.NewBoolProperty(true)
-		}
-	}
 	if l := plain(in["logging"]); l.IsString() && !contains(loggingValues, l.StringValue()) {
 		fail("logging", "logging must be one of %s", strings.Join(loggingValues, ", "))
 	}
@@ -158,8 +145,17 @@ func checkInputs(typ string, in resource.PropertyMap) []*pulumirpc.CheckFailure 
 	if typ == tokRemoteCommand || typ == tokCopyToRemote {
 		if !has(in, "connection") {
 			fail("connection", "missing required property 'connection'")
-		} else if c := in["connection"]; !c.ContainsUnknowns() {
-			in["connection"] = withConnectionDefaults(c, "connection", fail)
+		} else {
+			c := in["connection"]
+			if !c.ContainsUnknowns() {
+				c = withConnectionDefaults(c, "connection", fail)
+			}
+			// Upstream declares the connection `provider:"secret"`: it is stored encrypted even when the program
+			// passed it in plain text.
+			if !c.IsSecret() {
+				c = resource.MakeSecret(c)
+			}
+			in["connection"] = c
 		}
 	}
 	if typ == tokCopyToRemote {

@@ -17,7 +17,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 )
 
-// clientConfig builds the SSH client settings for one hop (the target or its proxy).
+// clientConfig builds the SSH client settings for one hop (the target or its proxy), as upstream's SSHConfig.
 func clientConfig(c resource.PropertyMap) (*ssh.ClientConfig, error) {
 	cfg := &ssh.ClientConfig{
 		User:    str(c, "user"),
@@ -25,27 +25,31 @@ func clientConfig(c resource.PropertyMap) (*ssh.ClientConfig, error) {
 		// Upstream checks no host key unless hostKey is given; the design notes ask callers to set it.
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(), //nolint:gosec // upstream's documented default
 	}
-	if hk := strings.TrimSpace(str(c, "hostKey")); hk != "" {
-		key, err := parseHostKey(hk)
+	if has(c, "hostKey") {
+		// Upstream: authorized_keys format only, and only the pinned key's algorithm is offered. For a pinned
+		// ssh-rsa key that is SHA-1 "ssh-rsa", which OpenSSH >= 8.8 no longer accepts.
+		key, _, _, _, err := ssh.ParseAuthorizedKey([]byte(str(c, "hostKey")))
 		if err != nil {
-			return nil, fmt.Errorf("connection.hostKey: %w", err)
+			return nil, fmt.Errorf("failed to parse host key: %w", err)
 		}
 		cfg.HostKeyCallback = ssh.FixedHostKey(key)
+		cfg.HostKeyAlgorithms = []string{key.Type()}
 	}
-	if pk := str(c, "privateKey"); pk != "" {
+	if has(c, "privateKey") {
 		var signer ssh.Signer
 		var err error
-		if pw := str(c, "privateKeyPassword"); pw != "" {
-			signer, err = ssh.ParsePrivateKeyWithPassphrase([]byte(pk), []byte(pw))
+		if has(c, "privateKeyPassword") {
+			signer, err = ssh.ParsePrivateKeyWithPassphrase([]byte(str(c, "privateKey")), []byte(str(c, "privateKeyPassword")))
 		} else {
-			signer, err = ssh.ParsePrivateKey([]byte(pk))
+			signer, err = ssh.ParsePrivateKey([]byte(str(c, "privateKey")))
 		}
 		if err != nil {
-			return nil, fmt.Errorf("connection.privateKey: %w", err)
+			return nil, err
 		}
 		cfg.Auth = append(cfg.Auth, ssh.PublicKeys(signer))
 	}
-	if pw := str(c, "password"); pw != "" {
+	if has(c, "password") {
+		pw := str(c, "password")
 		cfg.Auth = append(cfg.Auth, ssh.Password(pw),
 			ssh.KeyboardInteractive(func(_, _ string, qs []string, _ []bool) ([]string, error) {
 				answers := make([]string, len(qs))
@@ -55,67 +59,62 @@ func clientConfig(c resource.PropertyMap) (*ssh.ClientConfig, error) {
 				return answers, nil
 			}))
 	}
-	sock := str(c, "agentSocketPath")
-	if sock == "" {
+	// Like upstream, the provider process's SSH_AUTH_SOCK is used when agentSocketPath is unset, and an agent
+	// that cannot be reached fails the connection rather than being skipped.
+	sock, set := str(c, "agentSocketPath"), has(c, "agentSocketPath")
+	if !set {
 		sock = os.Getenv("SSH_AUTH_SOCK")
+		set = sock != ""
 	}
-	if sock != "" {
+	if set {
 		conn, err := net.Dial("unix", sock)
 		if err != nil {
-			return nil, fmt.Errorf("connection.agentSocketPath: %w", err)
+			return nil, err
 		}
 		cfg.Auth = append(cfg.Auth, ssh.PublicKeysCallback(agent.NewClient(conn).Signers))
 	}
 	return cfg, nil
 }
 
-// parseHostKey accepts an authorized_keys style key ("ssh-ed25519 AAAA...") or a known_hosts line.
-func parseHostKey(s string) (ssh.PublicKey, error) {
-	if key, _, _, _, err := ssh.ParseAuthorizedKey([]byte(s)); err == nil {
-		return key, nil
-	}
-	_, _, key, _, _, err := ssh.ParseKnownHosts([]byte(s))
-	if err != nil {
-		return nil, fmt.Errorf("not an SSH public key (expected e.g. `ssh-ed25519 AAAA...`): %w", err)
-	}
-	return key, nil
-}
-
 func endpoint(c resource.PropertyMap) string {
 	return net.JoinHostPort(str(c, "host"), strconv.Itoa(int(numOr(c, "port", 22))))
 }
 
-// retryDial retries f up to dialErrorLimit times (-1: forever) with a growing pause, reporting each failure.
+// retryDial is upstream's dialWithRetry: the first attempt plus up to dialErrorLimit retries (-1: forever), 100 ms
+// apart growing 1.5x to at most 5 s, a status line per failed attempt, and upstream's message at the end.
 func (s *server) retryDial(ctx context.Context, urn, what string, limit int, f func() error) error {
-	delay := 500 * time.Millisecond
-	for attempt := 1; ; attempt++ {
+	delay := 100 * time.Millisecond
+	for try := 0; ; try++ {
 		err := f()
 		if err == nil {
 			return nil
 		}
-		if limit >= 0 && attempt >= limit {
-			return fmt.Errorf("%s: after %d failed attempts: %w", what, attempt, err)
+		dials := try + 1
+		if limit > -1 && dials > limit {
+			return fmt.Errorf("after %d failed attempts: %w", try, err)
 		}
 		max := "inf"
-		if limit >= 0 {
+		if limit != -1 {
 			max = strconv.Itoa(limit)
 		}
 		if s.host != nil && urn != "" {
 			_ = s.host.LogStatus(ctx, diag.Info, resource.URN(urn),
-				fmt.Sprintf("%s %d/%s failed: retrying", what, attempt, max))
+				fmt.Sprintf("%s %d/%s failed: retrying", what, dials, max))
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(delay):
 		}
-		if delay < 5*time.Second {
-			delay = delay * 3 / 2
+		if delay = delay * 3 / 2; delay > 5*time.Second {
+			delay = 5 * time.Second
 		}
 	}
 }
 
-// dial connects to connection.host, through connection.proxy when one is set.
+// dial connects to connection.host, through connection.proxy when one is set, in upstream's three retried phases:
+// the proxy, a TCP connection from the proxy to the target, and the SSH handshake over that one connection (so a
+// failed handshake through a proxy is retried on a connection it already closed, as upstream does).
 func (s *server) dial(ctx context.Context, urn string, conn resource.PropertyMap) (*ssh.Client, error) {
 	cfg, err := clientConfig(conn)
 	if err != nil {
@@ -143,20 +142,28 @@ func (s *server) dial(ctx context.Context, urn string, conn resource.PropertyMap
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
-	err = s.retryDial(ctx, urn, "Dial from proxy", limit, func() error {
-		nc, e := proxyClient.Dial("tcp", endpoint(conn))
-		if e != nil {
-			return e
-		}
+	var nc net.Conn
+	err = s.retryDial(ctx, urn, "Dial from proxy", limit, func() (e error) {
+		nc, e = proxyClient.Dial("tcp", endpoint(conn))
+		return e
+	})
+	if err != nil {
+		_ = proxyClient.Close()
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	err = s.retryDial(ctx, urn, "Dial", limit, func() error {
 		c, chans, reqs, e := ssh.NewClientConn(nc, endpoint(conn), cfg)
 		if e != nil {
-			_ = nc.Close()
 			return e
 		}
 		client = ssh.NewClient(c, chans, reqs)
 		return nil
 	})
-	return client, err
+	if err != nil {
+		_ = proxyClient.Close()
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	return client, nil
 }
 
 const setenvHint = "This only works if the SSH server accepts the variable (AcceptEnv in sshd_config); " +
