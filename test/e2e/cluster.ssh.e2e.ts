@@ -165,11 +165,16 @@ describe("cluster stack over SSH: bastion, host keys, failed creates, secret out
     editStackConfig(rig.workDir, { agents: [dualEntry()] });
     const result = await up();
     expect(result.summary.result).to.equal("succeeded");
-    expect(hostCalls(flaky)).to.include("uninstall k3s-agent-uninstall.sh");
+    expect(hostCalls(flaky)).to.include(`uninstall k3s-agent-uninstall.sh K3S_DATA_DIR=${rig.dataDir}`);
     expect(k3sInstalled(flaky)).to.equal(false);
     expect(hostCalls(server).slice(serverCalls)).to.include(
       "k3s kubectl delete node k3s-worker-2 --ignore-not-found --timeout=120s",
     );
+    // The fake cluster's own record of Node objects, not only the call that deletes one.
+    expect(fs.readdirSync(path.join(rig.hosts.clusterDir as string, "nodes")).sort()).to.deep.equal([
+      "k3s-server-1",
+      "k3s-worker-1",
+    ]);
     expect((await resources()).filter((r) => r.urn.includes("k3s-worker-2"))).to.deep.equal([]);
     expect(k3sInstalled(dual)).to.equal(true);
   });
