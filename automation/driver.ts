@@ -6,10 +6,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
-import { featureFromStack, Feature } from "../environments/feature";
-import { CatalogError, parseCatalog } from "../environments/catalog";
-import { checkFeatureServices, ENVIRONMENT_DEFAULTS } from "../environments/config";
-import { BadInputError } from "./exitCodes";
+import type { Feature } from "../environments/feature";
+import { checkedServices, featureOf, isClusterStack, ticketOf } from "./driverInput";
 import { fileBackendDir, HostView, stackLockDir, THIS_HOST } from "./locks";
 import { withLockWait } from "./lockWait";
 import { KeyedQueue, QueueTicket } from "./queue";
@@ -34,9 +32,15 @@ export const DEFAULT_BACKEND_DIR = path.join(os.homedir(), ".cache", "qa-k8s", "
 /** Engine operations at once. The engine's own default is 4 × CPUs (8 here); the issue measured 113 s at 8, 34 s at 64. */
 export const DEFAULT_PARALLEL = 64;
 export const DEFAULT_MAX_CONCURRENT_DEPLOYS = 4;
+/**
+ * Destroy saves the state once at the end instead of after every step. Each checkpoint rewrites the whole state
+ * (~1.2 MB for 236 resources, plus its .bak) in one serial loop, and with the namespace's objects left to the namespace
+ * (deletedWith) those writes were most of a destroy: 40 s of it, 15 s without (README, "Speed"). Safe for destroy
+ * only: a destroy killed half-way leaves the state from before it, and the next destroy converges, since deleting
+ * what is already gone succeeds. Up keeps its checkpoints: crash recovery needs their pending operations.
+ */
+const DESTROY_ENV = { PULUMI_SKIP_CHECKPOINTS: "true" };
 export const DEFAULT_LOCK_TIMEOUT_MS = 15 * 60_000;
-/** The cluster stack is not a feature environment: list() skips it and deploy() refuses it. */
-const CLUSTER_STACK = "qa";
 
 export interface DriverSettings {
   /** Environment of every engine run (PATH, QA_PULUMI_BIN, PULUMI_CONFIG_PASSPHRASE, ...). @default process.env */
@@ -73,15 +77,17 @@ export class Driver {
     this.backendUrl = settings.backendUrl ?? env.PULUMI_BACKEND_URL ?? `file://${DEFAULT_BACKEND_DIR}`;
     const backendDir = fileBackendDir(this.backendUrl);
     if (backendDir) fs.mkdirSync(backendDir, { recursive: true });
-    this.envVars = { ...env, PULUMI_BACKEND_URL: this.backendUrl };
+    // Type-checking is `npm run typecheck`'s job (CI, before any deploy); the engine would otherwise type-check the
+    // whole program again on every run, seconds of every no-op deploy (README, "Speed").
+    this.envVars = { PULUMI_NODEJS_TRANSPILE_ONLY: "true", ...env, PULUMI_BACKEND_URL: this.backendUrl };
     this.queue = new KeyedQueue(settings.maxConcurrentDeploys ?? DEFAULT_MAX_CONCURRENT_DEPLOYS);
     this.workDir = settings.workDir ?? PROJECT_DIR;
     this.parallel = checkParallel(settings.parallel ?? DEFAULT_PARALLEL, "parallel");
   }
 
   async deploy(ticket: string, options: DeployOptions = {}): Promise<DeployResult> {
-    const feature = this.feature(ticket);
-    const services = options.services && this.checkServices(options.services, options);
+    const feature = featureOf(ticket);
+    const services = options.services && checkedServices(options.services, options, this.workDir);
     const who = whoDeploys(options, this.envVars);
     const parallel = checkParallel(options.parallel ?? this.parallel, "parallel");
     return this.run(feature, "up", options, async (stack, base) => {
@@ -115,8 +121,8 @@ export class Driver {
   }
 
   async preview(ticket: string, options: DeployOptions = {}): Promise<PreviewResult> {
-    const feature = this.feature(ticket);
-    const services = options.services && this.checkServices(options.services, options);
+    const feature = featureOf(ticket);
+    const services = options.services && checkedServices(options.services, options, this.workDir);
     const parallel = checkParallel(options.parallel ?? this.parallel, "parallel");
     return this.run(feature, "preview", options, async (stack, base) => {
       await setFeatureServices(stack, services);
@@ -133,7 +139,7 @@ export class Driver {
 
   /** Destroys the environment's resources and removes its stack (and Pulumi.<stack>.yaml). */
   async destroy(ticket: string, options: RunOptions = {}): Promise<DestroyResult> {
-    const feature = this.feature(ticket);
+    const feature = featureOf(ticket);
     const parallel = checkParallel(options.parallel ?? this.parallel, "parallel");
     return this.run(feature, "destroy", options, async (stack, base) => {
       const tracker = new ProgressTracker(feature.name, "destroy", Date.now());
@@ -155,7 +161,7 @@ export class Driver {
       envVars: this.envVars,
       pulumiCommand: await pulumiCommand(this.envVars),
     });
-    const stacks = (await workspace.listStacks()).filter((s) => s.name.split("/").pop() !== CLUSTER_STACK);
+    const stacks = (await workspace.listStacks()).filter((s) => !isClusterStack(s.name));
     return Promise.all(
       stacks.map(async (summary): Promise<EnvironmentSummary> => {
         const record: DeploymentRecord | undefined = recordFromTags(await workspace.listTags(summary.name));
@@ -169,47 +175,6 @@ export class Driver {
         };
       }),
     );
-  }
-
-  private feature(ticket: string): Feature {
-    let feature: Feature;
-    try {
-      feature = featureFromStack(ticket);
-    } catch (error) {
-      // The environment wing's own message: it names the stack the ticket would become and the rule.
-      throw new BadInputError((error as Error).message, { ticket });
-    }
-    if (feature.name === CLUSTER_STACK) {
-      throw new BadInputError(`ticket "${ticket}" names the cluster stack "qa"; use a Jira ticket such as VERBU-6202`, {
-        ticket,
-      });
-    }
-    return feature;
-  }
-
-  // The catalog the program will read: the run's qa-k8s:catalog when it sets one, else the project's (a catalog set
-  // earlier in Pulumi.<stack>.yaml alone is not seen here; the program still refuses unknown services then).
-  private checkServices(services: readonly string[], options: RunOptions): string[] {
-    const catalogPath = options.config?.catalog?.value ?? ENVIRONMENT_DEFAULTS.catalog;
-    const file = path.resolve(this.workDir, catalogPath);
-    let text: string;
-    try {
-      text = fs.readFileSync(file, "utf8");
-    } catch (error) {
-      throw new BadInputError(
-        `services: catalog "${catalogPath}" cannot be read (${(error as NodeJS.ErrnoException).code})`,
-      );
-    }
-    try {
-      const apps = parseCatalog(text, catalogPath)
-        .filter((s) => s.kind === "app")
-        .map((s) => s.name);
-      checkFeatureServices(services, apps, catalogPath);
-    } catch (error) {
-      if (error instanceof CatalogError) throw new BadInputError(error.message);
-      throw new BadInputError(`services: ${(error as Error).message}`);
-    }
-    return [...services];
   }
 
   // Queue → open → (lock wait → recover → operation) → result; engine errors become driver errors.
@@ -228,7 +193,7 @@ export class Driver {
           `${feature.name}: waited ${queued.waitedMs} ms behind another run of this ticket`,
         );
       try {
-        const stack = await this.open(feature, options);
+        const stack = await this.open(feature, options, operation);
         let recovered = 0;
         let recoveryMs = 0;
         let engineStarted = 0;
@@ -279,9 +244,10 @@ export class Driver {
 
   // createOrSelectStack writes the CLI's per-project "current stack" (pulumi/pulumi#8186); every later command passes
   // --stack, so only the opening itself is serialised in this process.
-  private async open(feature: Feature, options: RunOptions): Promise<Stack> {
+  private async open(feature: Feature, options: RunOptions, operation: "up" | "preview" | "destroy"): Promise<Stack> {
+    const envVars = operation === "destroy" ? { ...this.envVars, ...DESTROY_ENV } : this.envVars;
     const opening = this.stackOpening.then(async () =>
-      openStack({ stackName: feature.name, envVars: this.envVars, workDir: this.workDir, config: options.config }),
+      openStack({ stackName: feature.name, envVars, workDir: this.workDir, config: options.config }),
     );
     this.stackOpening = opening.catch(() => undefined);
     return opening;
@@ -294,14 +260,5 @@ export class Driver {
 
   private message(feature: Feature, kind: DriverMessage["kind"], text: string): void {
     this.settings.onMessage?.({ time: new Date().toISOString(), ticket: feature.ticket, kind, text });
-  }
-}
-
-// A stack made by hand may not follow the naming rules; list it under its own name rather than fail the whole list.
-function ticketOf(stackName: string): string {
-  try {
-    return featureFromStack(stackName).ticket;
-  } catch {
-    return stackName;
   }
 }
