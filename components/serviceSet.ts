@@ -34,6 +34,13 @@ export interface ServiceSetArgs {
    * @default ["kube-system"], where K3s runs Traefik
    */
   readonly ingressNamespaces?: readonly string[];
+  /**
+   * Leave the objects inside the namespace to the namespace's own deletion on destroy (Pulumi's `deletedWith`): the
+   * namespace controller removes them all at once, where the provider would delete and await each of ~230 objects.
+   * Off for rendered files, which have no namespace controller to remove them.
+   * @default true
+   */
+  readonly deleteWithNamespace?: boolean;
 }
 
 export class ServiceSet extends pulumi.ComponentResource {
@@ -54,7 +61,8 @@ export class ServiceSet extends pulumi.ComponentResource {
         parent: this,
       },
     );
-    const inNamespace = { parent: this, dependsOn: [namespace] };
+    const deletedWith = args.deleteWithNamespace === false ? undefined : namespace;
+    const inNamespace = { parent: this, dependsOn: [namespace], deletedWith };
 
     new k8s.core.v1.ResourceQuota(`${name}-quota`, resourceQuotaObject(ns, args.services), inNamespace);
     new k8s.core.v1.LimitRange(`${name}-limits`, limitRangeObject(ns, args.services), inNamespace);
@@ -66,7 +74,7 @@ export class ServiceSet extends pulumi.ComponentResource {
 
     const pullSecret = args.registryCredentials && this.pullSecret(name, ns, args.registryCredentials, inNamespace);
     const context = { namespace: ns, imagePullSecret: pullSecret ? PULL_SECRET_NAME : undefined };
-    const workloadOpts = { parent: this, dependsOn: pullSecret ? [namespace, pullSecret] : [namespace] };
+    const workloadOpts = { ...inNamespace, dependsOn: pullSecret ? [namespace, pullSecret] : [namespace] };
 
     for (const spec of args.services) {
       const prefix = `${name}-${spec.name}`;
@@ -78,15 +86,17 @@ export class ServiceSet extends pulumi.ComponentResource {
       // A background worker (no port) gets no Service, and the catalog gives it no routes.
       const serviceArgs = serviceObject(spec, context);
       if (!serviceArgs) continue;
-      const service = new k8s.core.v1.Service(`${prefix}-service`, serviceArgs, inNamespace);
+      new k8s.core.v1.Service(`${prefix}-service`, serviceArgs, inNamespace);
       const middlewareObject = stripPrefixMiddlewareObject(spec, ns);
       const middleware =
         middlewareObject &&
         new k8s.apiextensions.CustomResource(`${prefix}-strip-prefix`, middlewareObject, inNamespace);
       for (const { role, object } of ingressObjects(spec, ns, args.tlsSecretName)) {
+        // Not after the Service: its await (endpoints ready) would hold every route back until the pods are up, and
+        // Traefik serves a route as soon as its backend Service appears.
         new k8s.networking.v1.Ingress(`${prefix}-${role}`, object, {
-          parent: this,
-          dependsOn: middleware ? [namespace, service, middleware] : [namespace, service],
+          ...inNamespace,
+          dependsOn: middleware ? [namespace, middleware] : [namespace],
         });
       }
     }

@@ -146,6 +146,7 @@ export async function deployEnvironment(
       namespaceLabels: { "qa-k8s/feature": feature.name, "qa-k8s/ticket": feature.ticket },
       services,
       tlsSecretName: settings.tlsSecretName,
+      deleteWithNamespace: settings.renderTo === undefined,
       registryCredentials:
         settings.registry.username !== undefined
           ? {
