@@ -3,20 +3,21 @@
 // the holder; dead: cleared), a run SIGKILLed mid-up and one cancelled mid-up, each followed by a deploy that ends
 // converged with no pending operations and no lock left.
 import { expect } from "chai";
-import { spawn, ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { Driver } from "../../automation/driver";
 import { CancelledError, LockedError } from "../../automation/exitCodes";
-import { openStack, PROJECT_DIR } from "../../automation/stack";
+import { openStack } from "../../automation/stack";
 import { parseCatalog } from "../../environments/catalog";
 import { pendingOperations } from "../../automation/recovery";
 import type { DeployResult, DriverMessage } from "../../automation/types";
 import type { ConfigEntry } from "../../automation/stack";
 import { LocalRegistry } from "../../scripts/lib/localRegistry";
 import { Engine, privateEngine, stackLocks } from "./support/engine";
+import { crashChildren, deployAndKill, killCrashChildren } from "./support/crashRun";
 
 const CATALOG = parseCatalog(fs.readFileSync("environments/catalog.yaml", "utf8"), "catalog.yaml");
 // A 5-service catalog keeps the concurrency tests quick; crash and cancel use the full one, so the up is long enough
@@ -31,7 +32,6 @@ describe("driver, real engine, render mode", function () {
   let smallCatalog: string;
   const messages: DriverMessage[] = [];
   const deployed = new Set<string>();
-  const children: ChildProcess[] = [];
 
   const driver = (settings: ConstructorParameters<typeof Driver>[0] = {}) =>
     new Driver({ envVars: engine.envVars, onMessage: (m) => messages.push(m), ...settings });
@@ -64,13 +64,7 @@ describe("driver, real engine, render mode", function () {
   });
 
   after(async () => {
-    for (const child of children) {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
+    killCrashChildren();
     await registry?.stop();
     const cleanup = driver();
     for (const stack of deployed) await cleanup.destroy(stack).catch(() => undefined);
@@ -159,7 +153,7 @@ describe("driver, real engine, render mode", function () {
 
   it("waits for another process's live lock and times out naming who holds it since when; the lock stays", async () => {
     const holder = spawn("sleep", ["600"], { detached: true, stdio: "ignore" });
-    children.push(holder);
+    crashChildren.push(holder);
     const file = path.join(lockDir("verbu-9102"), "foreign.json");
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const since = new Date().toISOString();
@@ -205,36 +199,7 @@ describe("driver, real engine, render mode", function () {
   it("after a SIGKILL of the whole run mid-up, the next deploy clears its lock, resolves its pending operations and converges", async () => {
     const ticket = "VERBU-9104";
     deployed.add("verbu-9104");
-    const child = spawn(
-      process.execPath,
-      ["-r", "ts-node/register/transpile-only", "test/e2e/support/driverChild.ts"],
-      {
-        cwd: PROJECT_DIR,
-        detached: true,
-        stdio: ["ignore", "pipe", "inherit"],
-        env: { ...process.env, ...engine.envVars, QA_DRIVER_CHILD: JSON.stringify({ ticket, config: config(ticket) }) },
-      },
-    );
-    children.push(child);
-    const killedAt = await new Promise<number>((resolve, reject) => {
-      let buffer = "";
-      child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-        buffer += chunk;
-        for (const line of buffer.split("\n").slice(0, -1)) {
-          const progress = JSON.parse(line);
-          if (progress.finished) reject(new Error("the up finished before it could be killed"));
-          if (progress.done >= 40 && child.exitCode === null) {
-            process.kill(-child.pid!, "SIGKILL");
-            resolve(progress.done);
-          }
-        }
-        buffer = buffer.slice(buffer.lastIndexOf("\n") + 1);
-      });
-      child.on("exit", (code, signal) => signal !== "SIGKILL" && reject(new Error(`child ended: ${code}`)));
-    });
-    await new Promise((resolve) =>
-      child.exitCode !== null || child.signalCode ? resolve(null) : child.on("exit", resolve),
-    );
+    const { killedAfterSteps: killedAt } = await deployAndKill(engine.envVars, ticket, config(ticket), 40);
     expect(killedAt).to.be.at.least(40);
     const locks = stackLocks(engine).filter((f) => f.endsWith(".json"));
     expect(locks, "the killed run left its lock").to.have.length(1);

@@ -1,0 +1,59 @@
+// A driver deploy (or destroy) in its own process group, SIGKILLed after a given number of resource steps, as a dying Bamboo agent
+// would leave it: the CLI, language host, program and providers all die at once, the lock and pending operations stay.
+import { spawn, ChildProcess } from "node:child_process";
+import { PROJECT_DIR } from "../../../automation/stack";
+import type { ConfigEntry } from "../../../automation/stack";
+
+export interface KilledRun {
+  /** Resource steps done when the kill was sent. */
+  readonly killedAfterSteps: number;
+  readonly pid: number;
+}
+
+/** Every child started, so a failed test's `after` can kill what is left. */
+export const crashChildren: ChildProcess[] = [];
+
+export async function deployAndKill(
+  envVars: Record<string, string>,
+  ticket: string,
+  config: Record<string, ConfigEntry>,
+  afterSteps: number,
+  operation: "deploy" | "destroy" = "deploy",
+): Promise<KilledRun> {
+  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "test/e2e/support/driverChild.ts"], {
+    cwd: PROJECT_DIR,
+    detached: true,
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...envVars, QA_DRIVER_CHILD: JSON.stringify({ ticket, config, operation }) },
+  });
+  crashChildren.push(child);
+  const exited = new Promise((resolve) => child.on("exit", resolve));
+  const killedAfterSteps = await new Promise<number>((resolve, reject) => {
+    let buffer = "";
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+      buffer += chunk;
+      for (const line of buffer.split("\n").slice(0, -1)) {
+        const progress = JSON.parse(line);
+        if (progress.finished) reject(new Error("the up finished before it could be killed"));
+        if (progress.done >= afterSteps && child.exitCode === null && child.signalCode === null) {
+          process.kill(-child.pid!, "SIGKILL");
+          resolve(progress.done);
+        }
+      }
+      buffer = buffer.slice(buffer.lastIndexOf("\n") + 1);
+    });
+    child.on("exit", (code, signal) => signal !== "SIGKILL" && reject(new Error(`child ended: ${code}`)));
+  });
+  await exited;
+  return { killedAfterSteps, pid: child.pid! };
+}
+
+export function killCrashChildren(): void {
+  for (const child of crashChildren) {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
