@@ -1,10 +1,13 @@
 // `npm start`: a complete feature environment on this machine. Builds or reuses the Pulumi toolchain, starts the local
-// control plane and a local registry holding an image per catalog service, then `pulumi up`s stack verbu-6202 with the
-// local file backend and prints the environment. `npm start -- --destroy` removes it again.
+// control plane and a local registry holding an image per catalog service, then deploys VERBU-6202 through the driver
+// (automation/driver.ts, what the qa-env CLI and Bamboo use) with the local file backend, showing its progress, and
+// prints the environment. `npm start -- --destroy` removes it again.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { destroyStack, openStack, PROJECT_DIR } from "../automation/stack";
+import { Driver } from "../automation/driver";
+import { ProgressReporter, progressMode, ProgressSnapshot, StepUpdate } from "../automation/progress";
+import { PROJECT_DIR } from "../automation/stack";
 import { parseCatalog } from "../environments/catalog";
 import { LocalRegistry } from "./lib/localRegistry";
 import { pulumiEnv } from "./lib/toolchain";
@@ -50,35 +53,47 @@ async function main() {
       `${TICKET}_latest`,
       "demo",
     );
-    const stack = await openStack({
-      stackName: STACK,
-      envVars,
-      config: {
-        registry: { value: registry.address },
-        registryInsecure: { value: "true" },
-        kubeconfig: { value: fs.readFileSync(kubeconfigPath, "utf8"), secret: true },
-      },
+    const config = {
+      registry: { value: registry.address },
+      registryInsecure: { value: "true" },
+      kubeconfig: { value: fs.readFileSync(kubeconfigPath, "utf8"), secret: true },
+    };
+    const driver = new Driver({ envVars, onMessage: (m) => console.log(`  ${m.text}`) });
+    const reporter = new ProgressReporter({
+      mode: progressMode(false, process.stdout.isTTY),
+      write: (text) => process.stdout.write(text),
     });
-    const onOutput = (out: string) => process.stdout.write(out);
+    let last: ProgressSnapshot | undefined;
+    const onProgress = (snapshot: ProgressSnapshot, step?: StepUpdate) => {
+      last = snapshot;
+      reporter.update(snapshot, step);
+    };
     if (destroy) {
-      step(`destroying stack ${STACK}`);
-      await destroyStack(stack, onOutput);
+      step(`destroying ${TICKET}`);
+      const destroyed = await driver.destroy(TICKET, { onProgress });
+      if (last) reporter.finish(last, `${destroyed.changes.delete ?? 0} deleted`);
       return;
     }
-    step(`pulumi up --stack ${STACK} (backend ${envVars.PULUMI_BACKEND_URL})`);
-    const result = await stack.up({ onOutput });
-    const outputs = Object.fromEntries(Object.entries(result.outputs).map(([k, v]) => [k, v.value]));
-    const images = outputs.images as Record<string, string>;
-    step(`environment ${outputs.ticket} is up in namespace ${outputs.namespace}`);
-    console.log(`  URL: ${outputs.url}`);
-    console.log(`  built on the branch: ${(outputs.featureServices as string[]).join(", ") || "none"}`);
-    console.log(`  services (${Object.keys(images).length}):`);
-    for (const [name, image] of Object.entries(images)) console.log(`    ${name.padEnd(40)} ${image}`);
-    console.log(`\n  scripts/local-cluster kubectl -n ${outputs.namespace} get deployments`);
+    step(`deploying ${TICKET} (backend ${envVars.PULUMI_BACKEND_URL})`);
+    const result = await driver.deploy(TICKET, { config, services: DEMO_FEATURE_SERVICES, onProgress });
+    if (last) reporter.finish(last, `done in ${(result.durations.totalMs / 1000).toFixed(1)} s`);
+    step(`environment ${result.ticket} is up in namespace ${result.namespace} (${describe(result.changes)})`);
+    console.log(`  URL: ${result.url}`);
+    console.log(`  built on the branch: ${result.featureServices.join(", ") || "none"}`);
+    console.log(`  deployed by ${result.record.deployedBy} at ${result.record.lastDeployedAt}`);
+    console.log(`  services (${Object.keys(result.images).length}):`);
+    for (const [name, image] of Object.entries(result.images)) console.log(`    ${name.padEnd(40)} ${image}`);
+    console.log(`\n  scripts/local-cluster kubectl -n ${result.namespace} get deployments`);
     console.log(`  remove it: npm start -- --destroy`);
   } finally {
     await registry.stop();
   }
+}
+
+function describe(changes: Record<string, number | undefined>): string {
+  return Object.entries(changes)
+    .map(([op, n]) => `${n} ${op}`)
+    .join(", ");
 }
 
 main().catch((error) => {

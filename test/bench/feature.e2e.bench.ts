@@ -1,27 +1,32 @@
-// `npm run bench:e2e` (feature part): wall times of the real engine on the local control plane for the 70-service
-// environment: first up to all-Available, no-op up, one-service update, destroy; with the resources each changed.
-// Printed, never asserted.
+// `npm run bench:e2e` (feature part): wall times of the 70-service environment through the driver on the local
+// control plane — first up to all-Available, no-op up, one-image update, destroy — once at the engine's own default
+// parallelism (8 here, the baseline) and once per setting in QA_BENCH_PARALLEL (default: the driver's default), in
+// the same process, with ratios against the baseline. Printed, never asserted.
 import * as fs from "node:fs";
-import type { UpdateSummary } from "@pulumi/pulumi/automation";
-import { destroyStack, openStack } from "../../automation/stack";
+import type { OpMap } from "@pulumi/pulumi/automation";
+import { DEFAULT_PARALLEL, Driver } from "../../automation/driver";
+import type { ConfigEntry } from "../../automation/stack";
 import { parseCatalog } from "../../environments/catalog";
 import { LocalRegistry } from "../../scripts/lib/localRegistry";
 import { privateEngine } from "../e2e/support/engine";
 import { startLocalCluster } from "../e2e/support/localCluster";
 
-const STACK = "bench-7000";
+/** The engine's default: 4 operations per CPU (pulumi/pulumi pkg/engine). */
+const ENGINE_DEFAULT_PARALLEL = 8;
+const PHASES = ["first up (all Available)", "no-op up", "one-image update", "destroy"] as const;
 
-function changes(summary: UpdateSummary | undefined): string {
-  const counts = Object.entries(summary?.resourceChanges ?? {}).filter(([op]) => op !== "same");
+function changed(changes: OpMap): string {
+  const counts = Object.entries(changes).filter(([op]) => op !== "same");
   return counts.length === 0 ? "0 changed" : counts.map(([op, n]) => `${n} ${op}`).join(", ");
 }
 
-async function timed<T>(label: string, action: () => Promise<T>, describe: (result: T) => string): Promise<number> {
-  const started = Date.now();
-  const result = await action();
-  const seconds = (Date.now() - started) / 1000;
-  console.log(`${label.padEnd(36)} ${seconds.toFixed(1).padStart(7)} s   ${describe(result)}`);
-  return seconds;
+function settings(): number[] {
+  const raw = process.env.QA_BENCH_PARALLEL ?? String(DEFAULT_PARALLEL);
+  const values = raw.split(",").map((v) => Number(v.trim()));
+  if (values.some((v) => !Number.isInteger(v) || v < 1)) {
+    throw new Error(`QA_BENCH_PARALLEL="${raw}": expected comma-separated positive integers, e.g. 64,256`);
+  }
+  return [ENGINE_DEFAULT_PARALLEL, ...values.filter((v) => v !== ENGINE_DEFAULT_PARALLEL)];
 }
 
 async function main() {
@@ -30,42 +35,38 @@ async function main() {
   const registry = await LocalRegistry.start();
   try {
     const catalog = parseCatalog(fs.readFileSync("environments/catalog.yaml", "utf8"), "catalog.yaml");
-    for (const app of catalog.filter((s) => s.kind === "app"))
-      await registry.push(app.image, "master_latest", `${app.name} 1`);
-    const stack = await openStack({
-      stackName: STACK,
-      envVars: engine.envVars,
-      config: {
-        registry: { value: registry.address },
-        registryInsecure: { value: "true" },
-        kubeconfig: { value: fs.readFileSync(cluster.kubeconfigPath, "utf8"), secret: true },
-      },
-    });
-    console.log(`real engine, ${catalog.length}-service environment on the local control plane`);
-    const first = await timed(
-      "first up (all Available)",
-      () => stack.up(),
-      (r) => changes(r.summary),
-    );
-    const noop = await timed(
-      "no-op up",
-      () => stack.up(),
-      (r) => changes(r.summary),
-    );
-    await registry.push("bu/auth", "master_latest", "auth 2");
-    const one = await timed(
-      "one-service update",
-      () => stack.up(),
-      (r) => changes(r.summary),
-    );
-    const destroy = await timed(
-      "destroy",
-      () => destroyStack(stack),
-      () => "namespace removed",
-    );
-    console.log(
-      `ratios: no-op / first up x${(noop / first).toFixed(2)}, one-service / first up x${(one / first).toFixed(2)}, destroy / first up x${(destroy / first).toFixed(2)}`,
-    );
+    await registry.pushApps(catalog, "master_latest", "build 1");
+    const config: Record<string, ConfigEntry> = {
+      registry: { value: registry.address },
+      registryInsecure: { value: "true" },
+      kubeconfig: { value: fs.readFileSync(cluster.kubeconfigPath, "utf8"), secret: true },
+    };
+    console.log(`real engine through the driver, ${catalog.length}-service environment on the local control plane`);
+    const seconds = new Map<number, number[]>();
+    for (const [round, parallel] of settings().entries()) {
+      const ticket = `BENCH-${7000 + round}`;
+      const driver = new Driver({ envVars: engine.envVars, parallel });
+      const timed = async (phase: string, run: () => Promise<{ changes: OpMap }>) => {
+        const started = Date.now();
+        const result = await run();
+        const s = (Date.now() - started) / 1000;
+        seconds.set(parallel, [...(seconds.get(parallel) ?? []), s]);
+        console.log(
+          `parallel ${String(parallel).padStart(3)}  ${phase.padEnd(26)} ${s.toFixed(1).padStart(6)} s   ${changed(result.changes)}`,
+        );
+      };
+      await timed(PHASES[0], () => driver.deploy(ticket, { config, services: [] }));
+      await timed(PHASES[1], () => driver.deploy(ticket, { config, services: [] }));
+      await registry.push("bu/auth", "master_latest", `auth ${round + 2}`);
+      await timed(PHASES[2], () => driver.deploy(ticket, { config, services: [] }));
+      await timed(PHASES[3], () => driver.destroy(ticket));
+    }
+    const baseline = seconds.get(ENGINE_DEFAULT_PARALLEL)!;
+    for (const [parallel, times] of seconds) {
+      if (parallel === ENGINE_DEFAULT_PARALLEL) continue;
+      const ratios = PHASES.map((phase, i) => `${phase} x${(times[i] / baseline[i]).toFixed(2)}`);
+      console.log(`parallel ${parallel} vs ${ENGINE_DEFAULT_PARALLEL}: ${ratios.join(", ")}`);
+    }
   } finally {
     await registry.stop();
     engine.dispose();
