@@ -5,10 +5,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, OpMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import type { Feature } from "../environments/feature";
 import { checkedServices, featureOf, isClusterStack, ticketOf } from "./driverInput";
-import { fileBackendDir, HostView, stackLockDir, THIS_HOST } from "./locks";
+import { fileBackendDir, HostView, stackLockDir, stackStateFile, THIS_HOST } from "./locks";
 import { withLockWait } from "./lockWait";
 import { KeyedQueue, QueueTicket } from "./queue";
 import { changedTags, DeploymentRecord, nextRecord, recordFromTags, recordToTags, whoDeploys } from "./records";
@@ -69,6 +69,7 @@ export class Driver {
   private readonly workDir: string;
   private readonly parallel: number;
   private stackOpening: Promise<unknown> = Promise.resolve();
+  private command?: Promise<PulumiCommand | undefined>;
 
   constructor(private readonly settings: DriverSettings = {}) {
     const env = Object.fromEntries(
@@ -159,7 +160,7 @@ export class Driver {
     const workspace = await LocalWorkspace.create({
       workDir: this.workDir,
       envVars: this.envVars,
-      pulumiCommand: await pulumiCommand(this.envVars),
+      pulumiCommand: await this.pulumiCommand(),
     });
     const stacks = (await workspace.listStacks()).filter((s) => !isClusterStack(s.name));
     return Promise.all(
@@ -201,9 +202,9 @@ export class Driver {
           const recoveryStart = Date.now();
           // Preview takes no lock and must not change state: it only reports; the next up recovers.
           if (operation !== "preview") {
-            const render = Boolean((await stack.getAllConfig())["qa-k8s:renderTo"]?.value);
             recovered = await recoverPendingOperations(stack, {
-              mode: render ? "render" : "cluster",
+              mode: async () => ((await stack.getAllConfig())["qa-k8s:renderTo"]?.value ? "render" : "cluster"),
+              stateFile: this.stateFile(feature),
               signal: options.signal,
               onMessage: (kind, text) => this.message(feature, kind, text),
             });
@@ -247,10 +248,26 @@ export class Driver {
   private async open(feature: Feature, options: RunOptions, operation: "up" | "preview" | "destroy"): Promise<Stack> {
     const envVars = operation === "destroy" ? { ...this.envVars, ...DESTROY_ENV } : this.envVars;
     const opening = this.stackOpening.then(async () =>
-      openStack({ stackName: feature.name, envVars, workDir: this.workDir, config: options.config }),
+      openStack({
+        stackName: feature.name,
+        envVars,
+        workDir: this.workDir,
+        config: options.config,
+        pulumiCommand: await this.pulumiCommand(),
+      }),
     );
     this.stackOpening = opening.catch(() => undefined);
     return opening;
+  }
+
+  private pulumiCommand(): Promise<PulumiCommand | undefined> {
+    this.command ??= pulumiCommand(this.envVars);
+    return this.command;
+  }
+
+  private stateFile(feature: Feature): string | undefined {
+    const dir = fileBackendDir(this.backendUrl);
+    return dir && stackStateFile(dir, "qa-k8s", feature.name);
   }
 
   private lockDir(feature: Feature): string | undefined {

@@ -102,6 +102,14 @@ export function stackLockDir(backendDir: string, project: string, stack: string)
   return path.join(backendDir, ".pulumi", "locks", org, proj, name);
 }
 
+/** The stack's state file on a file backend (`.json`, or `.json.gz` with PULUMI_DIY_BACKEND_GZIP), when there is one. */
+export function stackStateFile(backendDir: string, project: string, stack: string): string | undefined {
+  const parts = stack.split("/");
+  const [proj, name] = parts.length === 3 ? [parts[1], parts[2]] : [project, stack];
+  const base = path.join(backendDir, ".pulumi", "stacks", proj, `${name}.json`);
+  return [base, `${base}.gz`].find((file) => fs.existsSync(file));
+}
+
 /** Every lock file of the stack, parsed (unparseable ones come back without a holder). */
 export function readStackLocks(lockDir: string): StackLock[] {
   if (!fs.existsSync(lockDir)) return [];

@@ -33,6 +33,15 @@ export function pendingOperations(deployment: unknown): PendingOperation[] {
   return Array.isArray(list) ? (list as PendingOperation[]) : [];
 }
 
+/**
+ * Whether a state file's text could hold pending operations: the engine writes the key only when there are some
+ * (apitype.DeploymentV3, `pending_operations,omitempty`). A cheap, one-sided pre-check: false means none for sure, true
+ * means export the state and look.
+ */
+export function mayHoldPendingOperations(stateText: string): boolean {
+  return stateText.includes('"pending_operations"');
+}
+
 /** The kubernetes provider's id of an object, from the inputs the engine recorded when it started creating it. */
 export function kubernetesId(op: PendingOperation): string | undefined {
   if (!op.resource.type.startsWith("kubernetes:")) return undefined;

@@ -1,21 +1,31 @@
 // Carries out recovery.ts's plan on a stack: one refresh that imports or clears a crashed run's pending creates, then
 // a check that nothing is left pending. Runs inside the lock wait, so a live run's lock is waited for, never broken.
+import * as fs from "node:fs";
+import * as zlib from "node:zlib";
 import type { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { DeployFailedError } from "./exitCodes";
-import { describePending, pendingOperations, recoveryPlan, refreshArgs } from "./recovery";
+import { describePending, mayHoldPendingOperations, pendingOperations, recoveryPlan, refreshArgs } from "./recovery";
 import type { DriverMessage } from "./types";
 
 export interface RecoveryOptions {
-  readonly mode: "cluster" | "render";
+  /** Asked only when there is something to recover (it reads the stack's config, a CLI call). */
+  readonly mode: () => Promise<"cluster" | "render">;
+  /**
+   * The stack's state file on a file backend: a clean state is seen there without `pulumi stack export` (a CLI call
+   * of ~1.5 s that loads the whole state). @default always export
+   */
+  readonly stateFile?: string;
   readonly signal?: AbortSignal;
   readonly onMessage: (kind: DriverMessage["kind"], text: string) => void;
 }
 
 /** Returns how many pending operations were resolved (0 when the state was clean). */
 export async function recoverPendingOperations(stack: Stack, options: RecoveryOptions): Promise<number> {
+  if (options.stateFile && !mayHoldPendingOperations(readState(options.stateFile))) return 0;
   const pending = pendingOperations(await stack.exportStack());
   if (pending.length === 0) return 0;
-  const plan = recoveryPlan(pending, options.mode);
+  const mode = await options.mode();
+  const plan = recoveryPlan(pending, mode);
   options.onMessage(
     "recovering",
     `${stack.name}: a previous run stopped with ${pending.length} pending operations (${describePending(pending)}); ` +
@@ -27,7 +37,7 @@ export async function recoverPendingOperations(stack: Stack, options: RecoveryOp
   const workspace = stack.workspace as LocalWorkspace;
   const env: Record<string, string> = { ...workspace.envVars };
   // In render mode the provider has no cluster to read; this makes refresh keep what was rendered (README).
-  if (options.mode === "render") env.PULUMI_K8S_SKIP_UPDATE_UNREACHABLE = "true";
+  if (mode === "render") env.PULUMI_K8S_SKIP_UPDATE_UNREACHABLE = "true";
   await runCli(workspace, [...refreshArgs(plan), "--stack", stack.name], env, options.signal);
   const left = pendingOperations(await stack.exportStack()).filter((op) => op.type === "creating");
   if (left.length > 0) {
@@ -38,6 +48,16 @@ export async function recoverPendingOperations(stack: Stack, options: RecoveryOp
   }
   options.onMessage("recovered", `${stack.name}: pending operations resolved`);
   return pending.length;
+}
+
+// A state file that vanished or cannot be read says nothing: report "may hold", so the export decides.
+function readState(file: string): string {
+  try {
+    const raw = fs.readFileSync(file);
+    return file.endsWith(".gz") ? zlib.gunzipSync(raw).toString("utf8") : raw.toString("utf8");
+  } catch {
+    return '"pending_operations"';
+  }
 }
 
 type CliRun = (

@@ -18,12 +18,14 @@ export interface OpenStackOptions {
   readonly config?: Record<string, ConfigEntry>;
   /** @default the project directory */
   readonly workDir?: string;
+  /** The CLI, when the caller already has it: PulumiCommand.get runs `pulumi version` each time. @default pulumiCommand(envVars) */
+  readonly pulumiCommand?: PulumiCommand;
 }
 
 export async function openStack(options: OpenStackOptions): Promise<Stack> {
   const stack = await LocalWorkspace.createOrSelectStack(
     { stackName: options.stackName, workDir: options.workDir ?? PROJECT_DIR },
-    { envVars: options.envVars, pulumiCommand: await pulumiCommand(options.envVars) },
+    { envVars: options.envVars, pulumiCommand: options.pulumiCommand ?? (await pulumiCommand(options.envVars)) },
   );
   if (options.config) {
     const entries = Object.fromEntries(

@@ -11,6 +11,7 @@ import {
   processIsAlive,
   readStackLocks,
   stackLockDir,
+  stackStateFile,
 } from "../../../automation/locks";
 
 // What pulumi 3.248's diy backend writes (json.Marshal of lockContent: time.Time as RFC 3339 with nanoseconds).
@@ -93,6 +94,23 @@ describe("stack locks of the file backend", () => {
   it("puts a project-scoped stack's locks under organization/<project>/<stack>", () => {
     expect(stackLockDir("/s", "qa-k8s", "verbu-1")).to.equal("/s/.pulumi/locks/organization/qa-k8s/verbu-1");
     expect(stackLockDir("/s", "qa-k8s", "acme/qa-k8s/verbu-1")).to.equal("/s/.pulumi/locks/acme/qa-k8s/verbu-1");
+  });
+
+  it("finds a stack's state file, plain or gzip'd, and none for a stack never written", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qa-k8s-state-"));
+    try {
+      const stacks = path.join(dir, ".pulumi", "stacks", "qa-k8s");
+      fs.mkdirSync(stacks, { recursive: true });
+      fs.writeFileSync(path.join(stacks, "verbu-1.json"), "{}");
+      fs.writeFileSync(path.join(stacks, "verbu-2.json.gz"), "");
+      expect(stackStateFile(dir, "qa-k8s", "verbu-1")).to.equal(path.join(stacks, "verbu-1.json"));
+      expect(stackStateFile(dir, "qa-k8s", "organization/qa-k8s/verbu-2")).to.equal(
+        path.join(stacks, "verbu-2.json.gz"),
+      );
+      expect(stackStateFile(dir, "qa-k8s", "verbu-3")).to.equal(undefined);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("reads every lock file of a stack folder", () => {

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import {
   describePending,
   kubernetesId,
+  mayHoldPendingOperations,
   pendingOperations,
   recoveryPlan,
   refreshArgs,
@@ -87,5 +88,12 @@ describe("recovering a crashed run's pending operations", () => {
     expect(describePending([namespace, noName, op("kubernetes:apps/v1:Deployment", "x", {}, "updating")])).to.equal(
       "2 creating, 1 updating",
     );
+  });
+
+  it("pre-checks a state file's text: no pending_operations key means none, without exporting the state", () => {
+    const clean = JSON.stringify({ version: 3, checkpoint: { latest: { resources: [{ urn: "u" }] } } });
+    const crashed = JSON.stringify({ version: 3, checkpoint: { latest: { pending_operations: [namespace] } } });
+    expect(mayHoldPendingOperations(clean)).to.equal(false);
+    expect(mayHoldPendingOperations(crashed)).to.equal(true);
   });
 });
