@@ -14,7 +14,7 @@ import { KeyedQueue, QueueTicket } from "./queue";
 import { changedTags, DeploymentRecord, nextRecord, recordFromTags, recordToTags, whoDeploys } from "./records";
 import { recoverPendingOperations } from "./recoveryRun";
 import { openStack, PROJECT_DIR, pulumiCommand } from "./stack";
-import { asDriverError, checkParallel, progressHandler, resourceCount, setFeatureServices } from "./runSupport";
+import { asDriverError, checkParallel, engineOptions, resourceCount, setFeatureServices } from "./runSupport";
 import { ProgressTracker } from "./progress";
 import type {
   DeployOptions,
@@ -96,12 +96,7 @@ export class Driver {
       const tags = await stack.workspace.listTags(stack.name);
       const previous = recordFromTags(tags);
       const tracker = new ProgressTracker(feature.name, "up", Date.now(), previous?.resourceCount ?? 0);
-      const up = await stack.up({
-        parallel,
-        signal: options.signal,
-        onOutput: options.onOutput,
-        onEvent: progressHandler(tracker, options),
-      });
+      const up = await stack.up(engineOptions(tracker, options, parallel));
       const outputs = Object.fromEntries(
         Object.entries(up.outputs).map(([k, v]) => [k, v.secret ? "[secret]" : v.value]),
       );
@@ -128,12 +123,7 @@ export class Driver {
     return this.run(feature, "preview", options, async (stack, base) => {
       await setFeatureServices(stack, services);
       const tracker = new ProgressTracker(feature.name, "preview", Date.now());
-      const preview = await stack.preview({
-        parallel,
-        signal: options.signal,
-        onOutput: options.onOutput,
-        onEvent: progressHandler(tracker, options),
-      });
+      const preview = await stack.preview(engineOptions(tracker, options, parallel));
       return base(preview.changeSummary);
     });
   }
@@ -144,12 +134,7 @@ export class Driver {
     const parallel = checkParallel(options.parallel ?? this.parallel, "parallel");
     return this.run(feature, "destroy", options, async (stack, base) => {
       const tracker = new ProgressTracker(feature.name, "destroy", Date.now());
-      const destroyed = await stack.destroy({
-        parallel,
-        signal: options.signal,
-        onOutput: options.onOutput,
-        onEvent: progressHandler(tracker, options),
-      });
+      const destroyed = await stack.destroy(engineOptions(tracker, options, parallel));
       await stack.workspace.removeStack(stack.name);
       return base(destroyed.summary.resourceChanges ?? {});
     });

@@ -32,6 +32,11 @@ export function progressHandler(tracker: ProgressTracker, options: RunOptions): 
   };
 }
 
+/** What every engine call of a run gets: parallelism, the cancel signal, the text output, events → progress. */
+export function engineOptions(tracker: ProgressTracker, options: RunOptions, parallel: number) {
+  return { parallel, signal: options.signal, onOutput: options.onOutput, onEvent: progressHandler(tracker, options) };
+}
+
 /** Resources in the stack after an up: everything but what it deleted. */
 export function resourceCount(changes: OpMap): number {
   return Object.entries(changes)

@@ -8,9 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";
 import { remainingStacks, stackLocks } from "./support/engine";
-import { secretLeaks } from "./support/secretScan";
 import { hostCalls, installs, k3sInstalled } from "./support/installerServer";
-import { ClusterRig, editStackConfig, nodeFor, startClusterRig, TOKEN } from "./support/sshStack";
+import { ClusterRig, editStackConfig, nodeFor, rigLeaks, startClusterRig, TOKEN } from "./support/sshStack";
 import type { SshHost } from "./support/sshHosts";
 
 /** How the state marks an encrypted value (sdk/go/common/resource/sig). */
@@ -52,14 +51,7 @@ describe("cluster stack over SSH: bastion, host keys, failed creates, secret out
       env: { ...process.env, ...rig.engine.envVars },
       encoding: "utf8",
     });
-  const leaks = () =>
-    secretLeaks({
-      engine: rig.engine,
-      stack: rig.stack,
-      engineOutput: rig.output.join(""),
-      canary: "k3s-server-1",
-      secrets: { "K3s token": TOKEN, "SSH private key": rig.hosts.clientKey },
-    });
+  const leaks = () => rigLeaks(rig);
 
   before(async () => {
     rig = await startClusterRig(4, {}, { rsaHostKeyFor: [1] });

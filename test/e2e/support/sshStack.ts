@@ -9,6 +9,7 @@ import * as YAML from "yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { openStack } from "../../../automation/stack";
 import { Engine, privateEngine, remainingStacks } from "./engine";
+import { secretLeaks } from "./secretScan";
 import { InstallerServer, startInstallerServer } from "./installerServer";
 import { SshHost, SshHosts, SshHostsOptions, startSshHosts } from "./sshHosts";
 import { PROJECT_DIR } from "../../../automation/stack";
@@ -66,6 +67,17 @@ export function editStackConfig(workDir: string, values: Record<string, unknown>
 }
 
 /** The data dir the rig configures: under /srv, which every host's view has to itself. */
+/** Every form of the token and the SSH key, in every state file, stack output and line the engine printed. */
+export function rigLeaks(rig: ClusterRig): Promise<string[]> {
+  return secretLeaks({
+    engine: rig.engine,
+    stack: rig.stack,
+    engineOutput: rig.output.join(""),
+    canary: "k3s-server-1",
+    secrets: { "K3s token": TOKEN, "SSH private key": rig.hosts.clientKey },
+  });
+}
+
 export const RIG_DATA_DIR = "/srv/k3s";
 
 /**
