@@ -29,8 +29,13 @@ import type {
 
 /** State folder when PULUMI_BACKEND_URL is unset: the same default as scripts/toolchain and `npm start`. */
 export const DEFAULT_BACKEND_DIR = path.join(os.homedir(), ".cache", "qa-k8s", "state");
-/** Engine operations at once. The engine's own default is 4 × CPUs (8 here); the issue measured 113 s at 8, 34 s at 64. */
-export const DEFAULT_PARALLEL = 64;
+/**
+ * Engine operations at once: more than the environment's 236 resources, so none waits for a slot. A step holds its
+ * slot while the provider awaits readiness (a Service ~10 s for its endpoints), so at 64 the Services held back the
+ * Deployments. First up measured by `npm run bench:e2e`: 118 s at the engine's default (4 × CPUs = 8 here), 38 s at 64,
+ * 33 s at 256 (README, "Speed").
+ */
+export const DEFAULT_PARALLEL = 256;
 export const DEFAULT_MAX_CONCURRENT_DEPLOYS = 4;
 /**
  * Destroy saves the state once at the end instead of after every step. Each checkpoint rewrites the whole state
@@ -49,7 +54,7 @@ export interface DriverSettings {
   readonly backendUrl?: string;
   /** Tickets deployed at once by this driver; more wait in its queue. @default 4 */
   readonly maxConcurrentDeploys?: number;
-  /** Engine operations at once within one run (`up --parallel`). @default 64 */
+  /** Engine operations at once within one run (`up --parallel`). @default 256 */
   readonly parallel?: number;
   /** How long to wait for another process's lock before LockedError. @default 15 minutes */
   readonly lockTimeoutMs?: number;

@@ -47,7 +47,7 @@ export function resourceCount(changes: OpMap): number {
 export function checkParallel(value: number, field: string): number {
   if (!Number.isInteger(value) || value < 1 || value > 1024) {
     throw new BadInputError(
-      `${field} ${value} must be a whole number from 1 to 1024 (engine operations at once; default 64)`,
+      `${field} ${value} must be a whole number from 1 to 1024 (engine operations at once; default 256)`,
     );
   }
   return value;

@@ -19,7 +19,7 @@ export interface RunOptions {
   readonly config?: Readonly<Record<string, ConfigEntry>>;
   /** Cancels safely: the engine gets SIGINT, finishes the steps in flight and writes its state; never `pulumi cancel`. */
   readonly signal?: AbortSignal;
-  /** Engine operations run at once. @default the driver's `parallel` (64) */
+  /** Engine operations run at once. @default the driver's `parallel` (256) */
   readonly parallel?: number;
   readonly onEvent?: (event: EngineEvent) => void;
   readonly onProgress?: (snapshot: ProgressSnapshot, step?: StepUpdate) => void;

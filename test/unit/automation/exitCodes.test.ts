@@ -72,7 +72,7 @@ describe("exit codes", () => {
     expect(checkParallel(64, "parallel")).to.equal(64);
     expect(() => checkParallel(0, "parallel")).to.throw(
       BadInputError,
-      "parallel 0 must be a whole number from 1 to 1024 (engine operations at once; default 64)",
+      "parallel 0 must be a whole number from 1 to 1024 (engine operations at once; default 256)",
     );
     expect(() => checkParallel(2.5, "parallel")).to.throw(BadInputError);
     expect(resourceCount({ create: 3, same: 230, update: 1, delete: 2 })).to.equal(234);
