@@ -1,6 +1,7 @@
 // A driver deploy (or destroy) in its own process group, SIGKILLed after a given number of resource steps, as a dying Bamboo agent
 // would leave it: the CLI, language host, program and providers all die at once, the lock and pending operations stay.
 import { spawn, ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
 import { PROJECT_DIR } from "../../../automation/stack";
 import type { ConfigEntry } from "../../../automation/stack";
 
@@ -36,7 +37,7 @@ export async function deployAndKill(
         const progress = JSON.parse(line);
         if (progress.finished) reject(new Error("the up finished before it could be killed"));
         if (progress.done >= afterSteps && child.exitCode === null && child.signalCode === null) {
-          process.kill(-child.pid!, "SIGKILL");
+          killTree(child.pid!);
           resolve(progress.done);
         }
       }
@@ -46,6 +47,38 @@ export async function deployAndKill(
   });
   await exited;
   return { killedAfterSteps, pid: child.pid! };
+}
+
+/**
+ * SIGKILLs a process and every descendant at once, as a dying agent's job ends. The process group alone is not
+ * enough: the CLI starts its language host and providers in groups of their own, which would live on as orphans.
+ */
+export function killTree(pid: number): void {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so split after the last ")".
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // ended while listing
+    }
+  }
+  const tree: number[] = [];
+  const walk = (p: number) => {
+    tree.push(p);
+    for (const c of children.get(p) ?? []) walk(c);
+  };
+  walk(pid);
+  for (const p of tree) {
+    try {
+      process.kill(p, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
 }
 
 export function killCrashChildren(): void {
