@@ -88,10 +88,25 @@ lc_build_etcd() {
   lc_log "etcd v${LC_ETCD_VERSION}: built in $((SECONDS - t))s"
 }
 
+# The definitions of kwok's ClusterLogs/Logs resources, from the pinned module:
+# kwok watches them (--enable-crds) but, unlike kwokctl, does not install them.
+lc_copy_kwok_crds() {
+  local dir="$1" moddir f
+  moddir="$(cd "${dir}" && lc_go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
+  mkdir -p "${LC_STAGES_DIR}/crds"
+  for f in kwok.x-k8s.io_clusterlogs.yaml kwok.x-k8s.io_logs.yaml; do
+    [[ -f "${moddir}/kustomize/crd/bases/${f}" ]] || lc_die "kwok CRD ${f} not found in ${moddir}"
+    cp "${moddir}/kustomize/crd/bases/${f}" "${LC_STAGES_DIR}/crds/${f}"
+  done
+  chmod -R u+w "${LC_STAGES_DIR}/crds"
+  printf 'sigs.k8s.io/kwok@v%s' "${LC_KWOK_VERSION}" >"${LC_STAGES_DIR}/crds/.stamp"
+}
+
 lc_build_kwok() {
   local want="sigs.k8s.io/kwok@v${LC_KWOK_VERSION}"
   if lc_have kwok "${want}" && [[ -f "${LC_STAGES_DIR}/.stamp" ]]; then
     lc_log "kwok v${LC_KWOK_VERSION}: reusing ${LC_BIN}/kwok"
+    [[ -f "${LC_STAGES_DIR}/crds/.stamp" ]] || lc_copy_kwok_crds "${LC_SRC}/kwok"
     return 0
   fi
   lc_log "kwok v${LC_KWOK_VERSION}: building"
@@ -124,6 +139,7 @@ lc_build_kwok() {
     cp "${moddir}/kustomize/stage/${f}" "${LC_STAGES_DIR}/$(basename "${f}")"
   done
   chmod -R u+w "${LC_STAGES_DIR}"
+  lc_copy_kwok_crds "${dir}"
   printf '%s' "${want}" >"${LC_STAGES_DIR}/.stamp"
   lc_stamp kwok "${want}"
   lc_log "kwok v${LC_KWOK_VERSION}: built in $((SECONDS - t))s"

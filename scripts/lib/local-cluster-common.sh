@@ -27,8 +27,8 @@ LC_KUBECONFIG="${LC_DIR}/kubeconfig"
 # second cluster (other QA_CLUSTER_DIR) only needs one variable changed.
 LC_HOST="127.0.0.1"
 LC_API_PORT="${QA_CLUSTER_PORT:-16443}"
-if ! [[ "${LC_API_PORT}" =~ ^[0-9]+$ ]] || ((LC_API_PORT < 1 || LC_API_PORT > 65530)); then
-  echo "[local-cluster] ERROR: QA_CLUSTER_PORT must be a port number below 65531 (the cluster uses it and the next four)" >&2
+if ! [[ "${LC_API_PORT}" =~ ^[0-9]+$ ]] || ((LC_API_PORT < 1 || LC_API_PORT > 65529)); then
+  echo "[local-cluster] ERROR: QA_CLUSTER_PORT must be a port number below 65530 (the cluster uses it and the next five)" >&2
   exit 2
 fi
 lc_set_ports() {
@@ -36,6 +36,8 @@ lc_set_ports() {
   LC_ETCD_PEER_PORT="$((LC_API_PORT + 2))"
   LC_KCM_PORT="$((LC_API_PORT + 3))"
   LC_SCHED_PORT="$((LC_API_PORT + 4))"
+  # kwok's kubelet-like server (pod logs); every Node's kubeletEndpoint.
+  LC_KWOK_PORT="$((LC_API_PORT + 5))"
 }
 lc_set_ports
 

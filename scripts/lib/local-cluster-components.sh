@@ -72,6 +72,7 @@ lc_start_apiserver() {
     --service-account-signing-key-file "${LC_CERTS}/sa.key" \
     --service-cluster-ip-range 10.96.0.0/16 \
     --endpoint-reconciler-type none \
+    --kubelet-preferred-address-types InternalIP \
     --allow-privileged=true \
     --profiling=false \
     --v=1
@@ -119,7 +120,7 @@ lc_start_scheduler() {
 }
 
 # kwok's stage list: the defaults kwokctl uses (copied from the pinned kwok
-# module at build time) plus our own pv-recycler stage.
+# module at build time) plus our own pv-recycler and crash-loop stages.
 lc_kwok_config() {
   mkdir -p "${LC_CONF}/kwok"
   # The PV controller recycles a released hostPath volume by running a
@@ -172,7 +173,8 @@ spec:
       phase: Succeeded
 EOF
   local files=() f
-  for f in "${LC_STAGES_DIR}"/*.yaml "${LC_CONF}/kwok/pv-recycler-complete.yaml"; do
+  for f in "${LC_STAGES_DIR}"/*.yaml "${LC_CONF}/kwok/pv-recycler-complete.yaml" \
+    "${LC_SCRIPT_DIR}/lib/kwok-crash-loop-stage.yaml"; do
     files+=("${f}")
   done
   local IFS=,
@@ -182,9 +184,16 @@ EOF
 lc_start_kwok() {
   local stages
   stages="$(lc_kwok_config)"
+  lc_check_port "${LC_KWOK_PORT}" "kwok"
+  lc_kubectl apply -f "${LC_STAGES_DIR}/crds" >/dev/null
+  lc_kubectl wait --for=condition=Established --timeout=60s crd/clusterlogs.kwok.x-k8s.io crd/logs.kwok.x-k8s.io >/dev/null
   # --v WARN: at INFO kwok logs every lease renewal (a line per node per 10s).
-  # No --server-address: kwok then opens no port at all (its kubelet-like
-  # server would only serve logs/exec, which nothing here uses).
+  # --server-address: kwok's kubelet-like server on loopback, which the API
+  # server reaches at every Node's InternalIP (127.0.0.1) and kubeletEndpoint
+  # port for `kubectl logs`; it serves the files that ClusterLogs/Logs objects
+  # name (--enable-crds), in the CRI log format the kubelet reads. Without a
+  # certificate it serves TLS with a self-signed one, which the API server
+  # does not verify (no --kubelet-certificate-authority, as on many clusters).
   # Node IP 127.0.0.1: anything that does try to reach a "kubelet" stays on
   # this machine. Pod IPs come from a /16 that is never dialled, only recorded
   # (Endpoints may not contain loopback addresses).
@@ -196,6 +205,9 @@ lc_start_kwok() {
     --node-ip "${LC_HOST}" \
     --cidr 10.244.0.0/16 \
     --node-lease-duration-seconds 40 \
+    --server-address "${LC_HOST}:${LC_KWOK_PORT}" \
+    --node-port "${LC_KWOK_PORT}" \
+    --enable-crds ClusterLogs,Logs \
     --v WARN
 }
 

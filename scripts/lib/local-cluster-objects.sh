@@ -51,6 +51,9 @@ status:
     memory: 8178Mi
     pods: "110"
     ephemeral-storage: 100Gi
+  daemonEndpoints:
+    kubeletEndpoint:
+      Port: ${LC_KWOK_PORT}
   addresses:
   - type: InternalIP
     address: ${LC_HOST}
@@ -88,6 +91,13 @@ lc_apply_nodes() {
       [[ -z "${out}" ]] || lc_die "creating nodes failed: ${out}"
     fi
   fi
+  # Nodes made before kwok served logs have no kubelet port: give them one.
+  for name in "${want[@]}"; do
+    if [[ "$(lc_kubectl get node "${name}" -o jsonpath='{.status.daemonEndpoints.kubeletEndpoint.Port}')" != "${LC_KWOK_PORT}" ]]; then
+      lc_kubectl patch node "${name}" --subresource=status --type=merge \
+        -p "{\"status\":{\"daemonEndpoints\":{\"kubeletEndpoint\":{\"Port\":${LC_KWOK_PORT}}}}}" >/dev/null
+    fi
+  done
   # Shrinking QA_CLUSTER_WORKERS between starts removes the extra workers.
   while IFS= read -r have; do
     [[ -z "${have}" ]] && continue

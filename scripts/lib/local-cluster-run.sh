@@ -137,7 +137,7 @@ lc_check_port() {
     if command -v ss >/dev/null 2>&1; then
       holder="$(ss -Hltnp "sport = :${port}" 2>/dev/null | sed -n '1s/.*users:((\(.*\)))/ (held by \1)/p' || true)"
     fi
-    lc_die "port ${port} on 127.0.0.1, needed by ${who}, is already in use${holder}. Stop that process, or set QA_CLUSTER_PORT to another base (the cluster uses ports QA_CLUSTER_PORT..QA_CLUSTER_PORT+4; now ${LC_API_PORT})."
+    lc_die "port ${port} on 127.0.0.1, needed by ${who}, is already in use${holder}. Stop that process, or set QA_CLUSTER_PORT to another base (the cluster uses ports QA_CLUSTER_PORT..QA_CLUSTER_PORT+5; now ${LC_API_PORT})."
   fi
 }
 
