@@ -10,6 +10,7 @@ import { featureFromStack, Feature } from "../environments/feature";
 import { CatalogError, parseCatalog } from "../environments/catalog";
 import { checkFeatureServices, ENVIRONMENT_DEFAULTS } from "../environments/config";
 import { BadInputError } from "./exitCodes";
+import { capacityReport, CapacityOptions, preflightCapacity } from "./capacityGuard";
 import { fileBackendDir, HostView, stackLockDir, THIS_HOST } from "./locks";
 import { withLockWait } from "./lockWait";
 import { KeyedQueue, QueueTicket } from "./queue";
@@ -85,6 +86,7 @@ export class Driver {
     const who = whoDeploys(options, this.envVars);
     const parallel = checkParallel(options.parallel ?? this.parallel, "parallel");
     return this.run(feature, "up", options, async (stack, base) => {
+      await preflightCapacity(stack, feature, this.envVars, this.workDir); // a NEW environment must fit (exit code 3)
       await setFeatureServices(stack, services);
       const tags = await stack.workspace.listTags(stack.name);
       const previous = recordFromTags(tags);
@@ -169,6 +171,11 @@ export class Driver {
         };
       }),
     );
+  }
+
+  /** How many more environments of the catalog's size fit on the cluster, and what limits them. */
+  capacity(options: CapacityOptions = {}) {
+    return capacityReport(this.envVars, this.workDir, options);
   }
 
   private feature(ticket: string): Feature {

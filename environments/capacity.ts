@@ -96,7 +96,8 @@ export function podRequests(spec: PodSpecShape, where: string): Resources {
   const podLevel = spec.resources?.requests;
   if (podLevel) {
     effective = {
-      cpuMillis: podLevel.cpu !== undefined ? cpuMillis(podLevel.cpu, `${where}: pod cpu request`) : effective.cpuMillis,
+      cpuMillis:
+        podLevel.cpu !== undefined ? cpuMillis(podLevel.cpu, `${where}: pod cpu request`) : effective.cpuMillis,
       memoryBytes:
         podLevel.memory !== undefined
           ? quantityValue(podLevel.memory, `${where}: pod memory request`)

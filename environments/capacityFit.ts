@@ -170,7 +170,8 @@ function limitedBy(needs: EnvironmentNeeds, rooms: readonly NodeRoom[], free: Re
 }
 
 // Needs are rounded up and free room down, so the numbers never suggest room that is not there.
-const cores = (millis: number, up: boolean) => ((up ? Math.ceil(millis / 10) : Math.floor(millis / 10)) / 100).toFixed(2);
+const cores = (millis: number, up: boolean) =>
+  ((up ? Math.ceil(millis / 10) : Math.floor(millis / 10)) / 100).toFixed(2);
 const gib = (bytes: number, up: boolean) => {
   // × 10 / 2^30 is exact in floating point for any realistic size: only the rounding direction matters.
   const tenths = (bytes * 10) / 1024 ** 3;
@@ -182,7 +183,10 @@ export function formatResources(r: Resources, roundUp: boolean): string {
 }
 
 /** `VERBU-7001 needs 0.52 CPU / 5.6 GiB / 72 pods; free: 0.31 CPU / 2.0 GiB / 40 pods (5 nodes); 0 more environments of this size fit` */
-export function capacityMessage(ticket: string, report: FitReport): string {
+export function capacityMessage(
+  ticket: string,
+  report: Pick<FitReport, "nodes" | "free" | "perEnvironment" | "largestPod" | "environmentsThatFit" | "limitedBy">,
+): string {
   const count = report.environmentsThatFit;
   const nodes = `${report.nodes.length} ${report.nodes.length === 1 ? "node" : "nodes"}`;
   const fitText = `${count} more ${count === 1 ? "environment" : "environments"} of this size ${count === 1 ? "fits" : "fit"}`;

@@ -20,11 +20,12 @@ export interface ExactQuantity {
 }
 
 export class QuantityError extends Error {
-  constructor(quantity: string, what: string) {
-    super(
-      `${what} "${quantity}" is not a Kubernetes quantity; use a number with an optional suffix ` +
-        `(250m, 0.5, 1Gi, 512M, 1e3)`,
-    );
+  constructor(
+    quantity: string,
+    what: string,
+    rule = "is not a Kubernetes quantity; use a number with an optional suffix (250m, 0.5, 1Gi, 512M, 1e3)",
+  ) {
+    super(`${what} "${quantity}" ${rule}`);
     this.name = "QuantityError";
   }
 }
@@ -56,7 +57,7 @@ function ceilScaled(q: ExactQuantity, scale: bigint): bigint {
 
 function toSafeNumber(value: bigint, quantity: string, what: string): number {
   if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER))
-    throw new QuantityError(quantity, what);
+    throw new QuantityError(quantity, what, "is too large to count exactly (above 2^53 units)");
   return Number(value);
 }
 
