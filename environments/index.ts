@@ -247,7 +247,7 @@ async function checkCapacity(
   });
   if (outcome.decision === "admitted")
     pulumi.log.info(
-      `capacity: ${outcome.report.environmentsThatFit} environment(s) of this size fit; ${feature.ticket} is admitted`,
+      `capacity: room for ${outcome.report.environmentsThatFit} environment(s) of this size, ${feature.ticket} included`,
     );
 }
 
