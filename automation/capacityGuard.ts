@@ -23,7 +23,7 @@ type ConfigValues = Readonly<Record<string, string | undefined>>;
 
 // `pulumi config set --path capacity.guard false` stores object `qa-k8s:capacity`: read its fields as flat keys, as
 // the program's root index.ts does (a flat key already set wins).
-function valuesOf(config: ConfigMap): ConfigValues {
+export function valuesOf(config: ConfigMap): ConfigValues {
   const values: Record<string, string> = {};
   for (const [key, entry] of Object.entries(config)) {
     values[key] = entry.value;
@@ -40,7 +40,8 @@ function valuesOf(config: ConfigMap): ConfigValues {
   return { ...values, ...Object.fromEntries(Object.entries(config).map(([key, entry]) => [key, entry.value])) };
 }
 
-function settingsOf(values: ConfigValues) {
+/** The guard's settings from stack config values; a bad value is bad input (exit code 2), before the engine. */
+export function settingsOf(values: ConfigValues) {
   try {
     return capacitySettings({
       guard: values[KEY("capacity.guard")],
