@@ -72,13 +72,19 @@ function needsOf(values: ConfigValues, workDir: string, feature: Feature) {
 }
 
 async function kubeconfigOf(workspace: Workspace, values: ConfigValues, env: ConfigValues) {
-  const explicit = values[KEY("kubeconfig")];
-  if (explicit) return loadKubeConfig(explicit, env);
-  const clusterStack = values[KEY("clusterStack")] || ENVIRONMENT_DEFAULTS.clusterStack;
-  // The program's own fallback; a backend without that stack falls through to $KUBECONFIG.
-  const outputs = await workspace.stackOutputs(clusterStack).catch(() => undefined);
-  const fromClusterStack = outputs?.kubeconfig?.value;
-  return loadKubeConfig(typeof fromClusterStack === "string" ? fromClusterStack : undefined, env);
+  let text = values[KEY("kubeconfig")];
+  if (!text) {
+    const clusterStack = values[KEY("clusterStack")] || ENVIRONMENT_DEFAULTS.clusterStack;
+    // The program's own fallback; a backend without that stack falls through to $KUBECONFIG.
+    const outputs = await workspace.stackOutputs(clusterStack).catch(() => undefined);
+    const fromClusterStack = outputs?.kubeconfig?.value;
+    text = typeof fromClusterStack === "string" ? fromClusterStack : undefined;
+  }
+  try {
+    return loadKubeConfig(text, env);
+  } catch (error) {
+    throw new BadInputError((error as Error).message);
+  }
 }
 
 /**

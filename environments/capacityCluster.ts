@@ -20,7 +20,7 @@ export function loadKubeConfig(text: string | undefined, env: Readonly<Record<st
     try {
       kc.loadFromString(text);
     } catch (error) {
-      throw new Error(`qa-k8s:kubeconfig is not a valid kubeconfig (${(error as Error).message.split("\n")[0]})`);
+      throw new Error(`qa-k8s:kubeconfig is not a valid kubeconfig (${firstLine(error)})`);
     }
   } else if (env.KUBECONFIG) {
     for (const file of env.KUBECONFIG.split(":").filter(Boolean)) {
@@ -28,7 +28,7 @@ export function loadKubeConfig(text: string | undefined, env: Readonly<Record<st
         kc.loadFromFile(file);
         break;
       } catch (error) {
-        throw new Error(`KUBECONFIG file "${file}" cannot be read as a kubeconfig (${(error as Error).message})`);
+        throw new Error(`KUBECONFIG file "${file}" cannot be read as a kubeconfig (${firstLine(error)})`);
       }
     }
   } else {
@@ -38,6 +38,11 @@ export function loadKubeConfig(text: string | undefined, env: Readonly<Record<st
   }
   if (!kc.getCurrentCluster()) throw new Error("the kubeconfig names no current cluster (current-context)");
   return kc;
+}
+
+// YAML errors quote the offending lines after the first one: those could be a token or a key.
+function firstLine(error: unknown): string {
+  return String((error as Error).message ?? error).split("\n")[0];
 }
 
 const PAGE = 500;
@@ -55,19 +60,37 @@ async function allPages<T>(list: (next?: string) => Promise<{ items: T[]; metada
 
 export function clusterView(kc: k8s.KubeConfig): ClusterView {
   const core = kc.makeApiClient(k8s.CoreV1Api);
+  // The server's address is not secret; the credentials next to it never appear in an error.
+  const server = kc.getCurrentCluster()?.server ?? "the cluster";
+  const reading = async <T>(what: string, read: () => Promise<T>): Promise<T> => {
+    try {
+      return await read();
+    } catch (error) {
+      if ((error as { code?: number }).code === 404 && what.startsWith("namespace")) throw error;
+      throw new Error(
+        `capacity guard: cannot read ${what} from ${server} (${firstLine(error)}); ` +
+          `check the kubeconfig, or skip the check: pulumi config set capacity.guard false`,
+      );
+    }
+  };
   return {
-    nodes: () => allPages((next) => core.listNode({ limit: PAGE, _continue: next })) as Promise<NodeShape[]>,
+    nodes: () =>
+      reading("nodes", () => allPages((next) => core.listNode({ limit: PAGE, _continue: next }))) as Promise<
+        NodeShape[]
+      >,
     pods: () =>
-      allPages((next) =>
-        core.listPodForAllNamespaces({
-          fieldSelector: "status.phase!=Succeeded,status.phase!=Failed",
-          limit: PAGE,
-          _continue: next,
-        }),
+      reading("pods", () =>
+        allPages((next) =>
+          core.listPodForAllNamespaces({
+            fieldSelector: "status.phase!=Succeeded,status.phase!=Failed",
+            limit: PAGE,
+            _continue: next,
+          }),
+        ),
       ) as Promise<PodShape[]>,
     namespaceExists: async (name) => {
       try {
-        await core.readNamespace({ name });
+        await reading(`namespace ${name}`, () => core.readNamespace({ name }));
         return true;
       } catch (error) {
         if ((error as { code?: number }).code === 404) return false;

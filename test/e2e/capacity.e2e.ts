@@ -166,6 +166,9 @@ describe("capacity guard, real engine, small local cluster", function () {
       const run = cli(command, DIRECT.toLowerCase());
       expect(run.status, `${command}: ${run.stdout}${run.stderr}`).to.not.equal(0);
       expect(run.stdout + run.stderr).to.match(message);
+      const clientKey = /client-key-data: (\S+)/.exec(kubeconfig)?.[1] ?? "";
+      expect(clientKey).to.not.equal("");
+      expect(run.stdout + run.stderr, "the kubeconfig's key stays out of the output").to.not.contain(clientKey);
     }
     expect(await namespaces()).to.not.include("verbu-9304");
     const state = (await stack.exportStack()).deployment as { resources?: { type: string }[] };
