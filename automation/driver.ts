@@ -9,6 +9,7 @@ import { LocalWorkspace, OpMap, PulumiCommand, Stack } from "@pulumi/pulumi/auto
 import type { Feature } from "../environments/feature";
 import { checkedServices, featureOf, isClusterStack, ticketOf } from "./driverInput";
 import { fileBackendDir, HostView, stackLockDir, stackStateFile, THIS_HOST } from "./locks";
+import { capacityReport, CapacityOptions, preflightCapacity } from "./capacityGuard";
 import { withLockWait } from "./lockWait";
 import { KeyedQueue, QueueTicket } from "./queue";
 import { changedTags, DeploymentRecord, nextRecord, recordFromTags, recordToTags, whoDeploys } from "./records";
@@ -97,6 +98,7 @@ export class Driver {
     const who = whoDeploys(options, this.envVars);
     const parallel = checkParallel(options.parallel ?? this.parallel, "parallel");
     return this.run(feature, "up", options, async (stack, base) => {
+      await preflightCapacity(stack, feature, this.envVars, this.workDir); // a NEW environment must fit (exit code 3)
       await setFeatureServices(stack, services);
       const tags = await stack.workspace.listTags(stack.name);
       const previous = recordFromTags(tags);
@@ -166,6 +168,11 @@ export class Driver {
         };
       }),
     );
+  }
+
+  /** How many more environments of the catalog's size fit on the cluster, and what limits them. */
+  capacity(options: CapacityOptions = {}) {
+    return capacityReport(this.envVars, this.workDir, options);
   }
 
   // Queue → open → (lock wait → recover → operation) → result; engine errors become driver errors.

@@ -91,4 +91,6 @@ export interface CapacityReport {
   readonly limitedBy: "cpu" | "memory" | "pods" | "largest-pod";
   /** The headroom kept free per node. */
   readonly headroom: Resources;
+  /** The requests side of the ResourceQuota the program sets on each environment's namespace (a rollout ceiling). */
+  readonly quota?: Resources;
 }

@@ -12,6 +12,10 @@ import { resolveImages } from "./images";
 import { ImageRegistry, RegistryClient, RegistryError } from "./registry";
 import { routeHostProblems } from "./catalogChecks";
 import { placeholderValues, serviceSpecs } from "./services";
+import type { ServiceSpec } from "../components/types";
+import { environmentNeeds } from "./capacity";
+import { ClusterView, clusterView, loadKubeConfig } from "./capacityCluster";
+import { capacitySettings, CapacityRefusal, CapacitySettings, guardNewEnvironment } from "./capacityGuard";
 
 const NAMESPACE = "qa-k8s";
 // Paths in config (catalog, renderTo) are relative to the project, wherever the engine starts the program from.
@@ -31,6 +35,8 @@ export interface EnvironmentDependencies {
   readonly registry?: ImageRegistry;
   /** Clock for restart mode's default deployment id. @default the current time */
   readonly now?: () => Date;
+  /** What the capacity guard reads the cluster with. @default the API server of the kubeconfig */
+  readonly cluster?: (kubeconfig: string) => ClusterView;
 }
 
 export default async function environmentProgram(deps: EnvironmentDependencies = {}): Promise<EnvironmentOutputs> {
@@ -44,7 +50,10 @@ export default async function environmentProgram(deps: EnvironmentDependencies =
 }
 
 function isInputError(error: unknown): error is Error {
-  return error instanceof Error && [Error, CatalogError, RegistryError].some((type) => error.constructor === type);
+  return (
+    error instanceof Error &&
+    [Error, CatalogError, RegistryError, CapacityRefusal].some((type) => error.constructor === type)
+  );
 }
 
 async function environment(deps: EnvironmentDependencies): Promise<EnvironmentOutputs> {
@@ -72,6 +81,12 @@ async function environment(deps: EnvironmentDependencies): Promise<EnvironmentOu
     waitImage: config.get("waitImage"),
     storageClass: config.get("storageClass"),
   });
+  const capacity = capacitySettings({
+    guard: config.getBoolean("capacity.guard"),
+    headroomCpu: get("capacity.headroomCpu"),
+    headroomMemory: get("capacity.headroomMemory"),
+    headroomPods: config.getNumber("capacity.headroomPods"),
+  });
   const registryPassword = await encryptedSecret(config, "registryPassword");
   const kubeconfig = await encryptedSecret(config, "kubeconfig");
   const catalogText = readCatalog(settings.catalogPath);
@@ -83,13 +98,22 @@ async function environment(deps: EnvironmentDependencies): Promise<EnvironmentOu
       username: settings.registry.username,
       password: registryPassword && (await unsecret(registryPassword)),
     });
+  const cluster = clusterSource(settings, kubeconfig);
   return deployEnvironment(
     settings,
     catalogText,
     registry,
-    () => clusterProvider(settings, kubeconfig),
+    () => clusterProvider(settings, cluster),
     registryPassword,
     deps.now ?? (() => new Date()),
+    (services) =>
+      checkCapacity(
+        settings,
+        capacity,
+        cluster,
+        services,
+        deps.cluster ?? ((text) => clusterView(loadKubeConfig(text, {}))),
+      ),
   );
 }
 
@@ -104,6 +128,7 @@ export async function deployEnvironment(
   makeProvider: () => k8s.Provider,
   registryPassword: pulumi.Output<string> | undefined,
   now: () => Date,
+  beforeResources?: (services: readonly ServiceSpec[]) => Promise<void>,
 ): Promise<EnvironmentOutputs> {
   const feature = featureFromStack(pulumi.getStack(), settings.ticket);
   const catalog = parseCatalog(catalogText, settings.catalogPath);
@@ -139,6 +164,8 @@ export async function deployEnvironment(
         .toISOString()
         .replace(/[^0-9TZ]/g, ""),
   });
+  // The capacity guard: last check, so that a refused environment registers nothing of its own.
+  await beforeResources?.(services);
   const serviceSet = new ServiceSet(
     feature.name,
     {
@@ -181,15 +208,48 @@ function readCatalog(catalogPath: string): string {
   }
 }
 
-/** The cluster to deploy to: rendered files, an explicit kubeconfig, or the cluster stack's kubeconfig output. */
-function clusterProvider(settings: EnvironmentConfig, kubeconfig: pulumi.Output<string> | undefined): k8s.Provider {
+/** The kubeconfig of the cluster: explicit, or the cluster stack's output (referenced on first use only). */
+function clusterSource(settings: EnvironmentConfig, kubeconfig: pulumi.Output<string> | undefined) {
+  let source: pulumi.Output<string> | undefined = kubeconfig;
+  // A StackReference output is known at preview, so the provider (and everything under it) is not replaced.
+  return () =>
+    (source ??= new pulumi.StackReference("cluster", { name: settings.clusterStack }).requireOutput(
+      "kubeconfig",
+    ) as pulumi.Output<string>);
+}
+
+/** The cluster to deploy to: rendered files, or the kubeconfig (explicit or the cluster stack's). */
+function clusterProvider(settings: EnvironmentConfig, kubeconfig: () => pulumi.Output<string>): k8s.Provider {
   if (settings.renderTo !== undefined) {
     return new k8s.Provider("kubernetes", { renderYamlToDirectory: path.resolve(PROJECT_ROOT, settings.renderTo) });
   }
-  // A StackReference output is known at preview, so the provider (and everything under it) is not replaced.
-  const source =
-    kubeconfig ?? new pulumi.StackReference("cluster", { name: settings.clusterStack }).requireOutput("kubeconfig");
-  return new k8s.Provider("kubernetes", { kubeconfig: pulumi.secret(source) as pulumi.Output<string> });
+  return new k8s.Provider("kubernetes", { kubeconfig: pulumi.secret(kubeconfig()) as pulumi.Output<string> });
+}
+
+/** Refuses a new environment the cluster has no room for, in preview as in up. No cluster in render mode, no guard. */
+async function checkCapacity(
+  settings: EnvironmentConfig,
+  capacity: CapacitySettings,
+  kubeconfig: () => pulumi.Output<string>,
+  services: readonly ServiceSpec[],
+  readCluster: (kubeconfig: string) => ClusterView,
+): Promise<void> {
+  if (settings.renderTo !== undefined || !capacity.enabled) return;
+  const source = kubeconfig();
+  // An unknown kubeconfig (a cluster stack not yet deployed, in preview) has no cluster to measure.
+  if (!(await (source as unknown as { isKnown: Promise<boolean> }).isKnown)) return;
+  const feature = featureFromStack(pulumi.getStack(), settings.ticket);
+  const outcome = await guardNewEnvironment({
+    ticket: feature.ticket,
+    namespace: feature.name,
+    needs: environmentNeeds(services, feature.name),
+    settings: capacity,
+    cluster: readCluster(await unsecret(source)),
+  });
+  if (outcome.decision === "admitted")
+    pulumi.log.info(
+      `capacity: room for ${outcome.report.environmentsThatFit} environment(s) of this size, ${feature.ticket} included`,
+    );
 }
 
 /**

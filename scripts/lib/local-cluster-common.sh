@@ -45,6 +45,25 @@ lc_set_ports
 LC_WORKERS="${QA_CLUSTER_WORKERS:-5}"
 LC_PV_COUNT="${QA_CLUSTER_PVS:-40}"
 LC_PV_SIZE="${QA_CLUSTER_PV_SIZE:-10Gi}"
+# Size of every kwok node (allocatable = capacity), like the QA VMs by default. A test of the capacity guard starts a
+# small cluster in its own QA_CLUSTER_DIR; a cluster dir whose nodes have another size is refused at start (nodes are
+# only created when missing, so a changed size would otherwise be silently ignored).
+LC_NODE_CPU="${QA_CLUSTER_NODE_CPU:-4}"
+LC_NODE_MEMORY="${QA_CLUSTER_NODE_MEMORY:-8178Mi}"
+LC_NODE_PODS="${QA_CLUSTER_NODE_PODS:-110}"
+# They are written into YAML: plain Kubernetes quantities only (no quotes, spaces or newlines get through).
+if ! [[ "${LC_NODE_CPU}" =~ ^[0-9]+(\.[0-9]+)?m?$ ]]; then
+  echo "[local-cluster] ERROR: QA_CLUSTER_NODE_CPU \"${LC_NODE_CPU}\" is not a CPU quantity; e.g. 4, 1.5 or 500m" >&2
+  exit 2
+fi
+if ! [[ "${LC_NODE_MEMORY}" =~ ^[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)?$ ]]; then
+  echo "[local-cluster] ERROR: QA_CLUSTER_NODE_MEMORY \"${LC_NODE_MEMORY}\" is not a memory quantity; e.g. 8178Mi or 2Gi" >&2
+  exit 2
+fi
+if ! [[ "${LC_NODE_PODS}" =~ ^[1-9][0-9]{0,3}$ ]]; then
+  echo "[local-cluster] ERROR: QA_CLUSTER_NODE_PODS \"${LC_NODE_PODS}\" is not a pod count 1-9999; e.g. 110" >&2
+  exit 2
+fi
 
 # Built from k8s.io/kubernetes. kubectl too: the distributions' kubectl is
 # either missing or too old (Debian 12 ships 1.20), and a matching client

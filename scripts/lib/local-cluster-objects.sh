@@ -12,7 +12,8 @@ lc_node_names() {
   done
 }
 
-# A Node with capacity like the QA VMs (4 CPU / ~8 GB / 110 pods). Status is
+# A Node with capacity like the QA VMs (4 CPU / ~8 GB / 110 pods by default,
+# QA_CLUSTER_NODE_CPU/_MEMORY/_PODS otherwise). Status is
 # kept on create, so capacity/nodeInfo set here survive; kwok's
 # node-initialize stage then fills in conditions and keeps them Ready.
 lc_node_yaml() {
@@ -30,6 +31,7 @@ metadata:
   annotations:
     kwok.x-k8s.io/node: fake
     node.alpha.kubernetes.io/ttl: "0"
+    qa-k8s.local/size: "${LC_NODE_CPU} ${LC_NODE_MEMORY} ${LC_NODE_PODS}"
   labels:
     agent-type: ${role}
     kubernetes.io/hostname: ${name}
@@ -42,14 +44,14 @@ ${extra_labels}
 spec: {}
 status:
   capacity:
-    cpu: "4"
-    memory: 8178Mi
-    pods: "110"
+    cpu: "${LC_NODE_CPU}"
+    memory: ${LC_NODE_MEMORY}
+    pods: "${LC_NODE_PODS}"
     ephemeral-storage: 100Gi
   allocatable:
-    cpu: "4"
-    memory: 8178Mi
-    pods: "110"
+    cpu: "${LC_NODE_CPU}"
+    memory: ${LC_NODE_MEMORY}
+    pods: "${LC_NODE_PODS}"
     ephemeral-storage: 100Gi
   daemonEndpoints:
     kubeletEndpoint:
@@ -83,6 +85,7 @@ lc_apply_nodes() {
   for name in "${want[@]}"; do
     lc_kubectl get node "${name}" >/dev/null 2>&1 || missing+=("${name}")
   done
+  lc_check_node_sizes
   if [[ "${#missing[@]}" -gt 0 ]]; then
     # AlreadyExists for the nodes that are there is expected; other errors fail.
     local out
@@ -109,6 +112,31 @@ lc_apply_nodes() {
     fi
   done < <(lc_kubectl get nodes -l type=kwok -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}')
   lc_log "nodes: 1 server + ${LC_WORKERS} workers (${#missing[@]} created)"
+}
+
+# Existing nodes keep the size they were created with: a cluster dir started
+# before with another QA_CLUSTER_NODE_* would run at the old size unnoticed.
+# The size asked for is kept in an annotation (the API server rewrites the
+# quantities themselves: 1.5 -> 1500m); nodes made before it have the defaults.
+# Prints "<node>: <size it was made with>" for the first node of another size.
+lc_node_size_mismatch() {
+  local want="${LC_NODE_CPU} ${LC_NODE_MEMORY} ${LC_NODE_PODS}" line name size
+  while IFS= read -r line; do
+    [[ -z "${line}" ]] && continue
+    name="${line%%=*}"
+    size="${line#*=}"
+    [[ -n "${size}" ]] || size="4 8178Mi 110"
+    if [[ "${size}" != "${want}" ]]; then
+      printf '%s: %s\n' "${name}" "${size}"
+      return 0
+    fi
+  done < <(lc_kubectl get nodes -l type=kwok -o jsonpath='{range .items[*]}{.metadata.name}{"="}{.metadata.annotations.qa-k8s\.local/size}{"\n"}{end}')
+}
+
+lc_check_node_sizes() {
+  local mismatch
+  mismatch="$(lc_node_size_mismatch)"
+  [[ -z "${mismatch}" ]] || lc_die "node ${mismatch%%:*} was made with cpu/memory/pods ${mismatch#*: }, but QA_CLUSTER_NODE_CPU/_MEMORY/_PODS ask for ${LC_NODE_CPU} ${LC_NODE_MEMORY} ${LC_NODE_PODS}; use another QA_CLUSTER_DIR or remove this one: bash scripts/local-cluster stop --purge"
 }
 
 lc_apply_storage() {
@@ -175,5 +203,7 @@ lc_nodes_ready() {
   want="$((LC_WORKERS + 1))"
   total="$(lc_kubectl get nodes -l type=kwok --no-headers 2>/dev/null | wc -l)"
   ready="$(lc_kubectl get nodes -l type=kwok --no-headers 2>/dev/null | awk '$2 == "Ready"' | wc -l)"
-  [[ "${total}" -eq "${want}" && "${ready}" -eq "${want}" ]]
+  # A running cluster of another node size is not "ready": start then reaches
+  # lc_apply_nodes, which refuses it with the sizes.
+  [[ "${total}" -eq "${want}" && "${ready}" -eq "${want}" && -z "$(lc_node_size_mismatch)" ]]
 }

@@ -13,13 +13,15 @@ export interface LocalCluster {
   kubectlJson<T>(...args: string[]): Promise<T>;
 }
 
-export async function startLocalCluster(): Promise<LocalCluster> {
+/** @param env added to the script's environment: another QA_CLUSTER_DIR/PORT, QA_CLUSTER_NODE_* for a small cluster */
+export async function startLocalCluster(env: Record<string, string> = {}): Promise<LocalCluster> {
   const script = path.join(PROJECT_DIR, "scripts", "local-cluster");
-  execFileSync("bash", [script, "start"], { stdio: ["ignore", "inherit", "inherit"] });
-  const kubeconfigPath = execFileSync("bash", [script, "kubeconfig"], { encoding: "utf8" }).trim();
+  const scriptEnv = { ...process.env, ...env };
+  execFileSync("bash", [script, "start"], { stdio: ["ignore", "inherit", "inherit"], env: scriptEnv });
+  const kubeconfigPath = execFileSync("bash", [script, "kubeconfig"], { encoding: "utf8", env: scriptEnv }).trim();
   // The script's own kubectl matches the API server's version (the machine's may be older and warn about skew).
   const kubectl = async (...args: string[]) =>
-    (await run("bash", [script, "kubectl", ...args], { maxBuffer: 64 * 1024 * 1024 })).stdout;
+    (await run("bash", [script, "kubectl", ...args], { maxBuffer: 64 * 1024 * 1024, env: scriptEnv })).stdout;
   await kubectl("apply", "-f", path.join(PROJECT_DIR, "scripts", "lib", "traefik-middleware-crd.yaml"));
   await kubectl("wait", "--for=condition=Established", "crd/middlewares.traefik.io", "--timeout=60s");
   return {

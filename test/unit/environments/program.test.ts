@@ -24,7 +24,8 @@ type Program = typeof import("../../../environments/index");
 
 async function evaluate(registry: MemoryRegistry, config: Record<string, unknown> = {}, secretKeys: string[] = []) {
   const resources = installMocks("verbu-6202", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
-  setConfig({ registry: REGISTRY, ...config }, secretKeys);
+  // No cluster behind the mocks: the capacity guard has its own tests (capacityProgram.test.ts).
+  setConfig({ registry: REGISTRY, "capacity.guard": false, ...config }, secretKeys);
   const program: Program = await import("../../../environments/index");
   const outputs = await program.default({ registry, now: () => new Date("2026-11-29T10:00:00Z") });
   await settle();
