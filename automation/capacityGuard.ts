@@ -71,7 +71,7 @@ function needsOf(values: ConfigValues, workDir: string, feature: Feature) {
   }
 }
 
-async function kubeconfigOf(workspace: Workspace, values: ConfigValues, env: ConfigValues) {
+export async function kubeconfigOf(workspace: Workspace, values: ConfigValues, env: ConfigValues) {
   let text = values[KEY("kubeconfig")];
   if (!text) {
     const clusterStack = values[KEY("clusterStack")] || ENVIRONMENT_DEFAULTS.clusterStack;

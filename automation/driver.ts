@@ -8,8 +8,11 @@ import * as path from "node:path";
 import { LocalWorkspace, OpMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import type { Feature } from "../environments/feature";
 import { checkedServices, featureOf, isClusterStack, ticketOf } from "./driverInput";
+import { BadInputError } from "./exitCodes";
 import { fileBackendDir, HostView, stackLockDir, stackStateFile, THIS_HOST } from "./locks";
 import { capacityReport, CapacityOptions, preflightCapacity } from "./capacityGuard";
+import type { EnvironmentStatus, LogLine, LogOptions } from "./observeTypes";
+import { readLogs, readStatus } from "./statusRead";
 import { withLockWait } from "./lockWait";
 import { KeyedQueue, QueueTicket } from "./queue";
 import { changedTags, DeploymentRecord, nextRecord, recordFromTags, recordToTags, whoDeploys } from "./records";
@@ -170,6 +173,30 @@ export class Driver {
     );
   }
 
+  /** Per service: image, branch or master, replicas, restarts, active/updating/failing/pending/scaled-down and why. */
+  async status(ticket: string): Promise<EnvironmentStatus> {
+    const feature = featureOf(ticket);
+    const stack = await this.existing(feature);
+    if (!stack)
+      return {
+        ticket: feature.ticket,
+        stack: feature.name,
+        namespace: feature.name,
+        exists: false,
+        appLinks: {},
+        services: [],
+      };
+    return readStatus(stack, feature, this.envVars);
+  }
+
+  /** The service's container log, every replica, each line with its pod (`kubectl logs` through the API server). */
+  async logs(ticket: string, service: string, options: LogOptions = {}): Promise<LogLine[]> {
+    const feature = featureOf(ticket);
+    const stack = await this.existing(feature);
+    if (!stack) throw new BadInputError(`${feature.ticket}: no environment (stack ${feature.name} does not exist)`);
+    return readLogs(stack, feature, service, options, this.envVars);
+  }
+
   /** How many more environments of the catalog's size fit on the cluster, and what limits them. */
   capacity(options: CapacityOptions = {}) {
     return capacityReport(this.envVars, this.workDir, options);
@@ -255,6 +282,12 @@ export class Driver {
     );
     this.stackOpening = opening.catch(() => undefined);
     return opening;
+  }
+
+  // A stack that is there, without creating one (status and logs of an unknown ticket must not add it to list()).
+  private async existing(feature: Feature): Promise<Stack | undefined> {
+    const opts = { envVars: this.envVars, pulumiCommand: await this.pulumiCommand() };
+    return LocalWorkspace.selectStack({ stackName: feature.name, workDir: this.workDir }, opts).catch(() => undefined);
   }
 
   private pulumiCommand(): Promise<PulumiCommand | undefined> {
