@@ -27,6 +27,9 @@ export function resolveTicket(ticket: string | undefined, branch: string | undef
     if (ticket === undefined || ticket === "") {
       throw new Error("a ticket is required: qa-env <command> VERBU-6202, or --branch feature/VERBU-6202-some-text");
     }
+    // featureFromStack quotes the value as it is; a terminal-control sequence must not reach the output raw.
+    if ([...ticket].some((c) => c < " " || c === "\u007f"))
+      throw new Error(`ticket ${shown(ticket)} contains control characters`);
     return featureFromStack(ticket).ticket;
   } catch (error) {
     throw new BadInputError((error as Error).message, { ticket });
