@@ -30,6 +30,13 @@ export function resolveTicket(ticket: string | undefined, branch: string | undef
     // featureFromStack quotes the value as it is; a terminal-control sequence must not reach the output raw.
     if ([...ticket].some((c) => c < " " || c === "\u007f"))
       throw new Error(`ticket ${shown(ticket)} contains control characters`);
+    // featureFromStack also takes org/project/stack and keeps the last segment: "x; rm /tmp/verbu-1" would be
+    // verbu-1. A ticket argument is never a path; a branch name goes through --branch.
+    if (ticket.includes("/")) {
+      throw new Error(
+        `ticket ${shown(ticket)} contains '/': give the ticket alone (VERBU-6202), or a branch with --branch`,
+      );
+    }
     return featureFromStack(ticket).ticket;
   } catch (error) {
     throw new BadInputError((error as Error).message, { ticket });

@@ -61,13 +61,18 @@ describe("qa-env arguments", () => {
     it("takes a ticket in any case and returns it upper-cased", () =>
       expect(resolveTicket("verbu-6202", undefined)).to.equal("VERBU-6202"));
     it("refuses a ticket with the environment wing's message", () => {
-      expect(badInput(() => resolveTicket("VERBU 6202; rm -rf /", undefined)).message).to.contain(
+      expect(badInput(() => resolveTicket("VERBU 6202; rm -rf ~", undefined)).message).to.contain(
         "cannot name a namespace",
       );
     });
     it("refuses a ticket with control characters, showing them escaped", () => {
       const error = badInput(() => resolveTicket("VERBU-1\n\x1b[2J", undefined));
       expect(error.message).to.contain("control characters").and.contain("\\n").and.not.contain("\n");
+    });
+    it("refuses a ticket holding '/', which the stack-name rule would cut to its last segment", () => {
+      const error = badInput(() => resolveTicket("VERBU 9209; touch /tmp/verbu-1", undefined));
+      expect(error.message).to.contain("contains '/'").and.contain("--branch");
+      expect(badInput(() => resolveTicket("feature/VERBU-1-x", undefined)).message).to.contain("contains '/'");
     });
     it("refuses both a ticket and --branch, and neither", () => {
       expect(badInput(() => resolveTicket("VERBU-1", "feature/VERBU-2")).message).to.contain("not both");
