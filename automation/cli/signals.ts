@@ -9,7 +9,8 @@ export interface SignalSource {
   off(signal: NodeJS.Signals, listener: () => void): unknown;
 }
 
-export const CANCEL_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
+// SIGHUP too: a closed terminal must not kill this process (Node's default) while the engine runs on without it.
+export const CANCEL_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 export interface Cancellation {
   readonly signal: AbortSignal;

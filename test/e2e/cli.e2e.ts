@@ -157,6 +157,7 @@ describe("qa-env CLI, real engine, render mode", function () {
     expect(branch.code).to.equal(2);
     expect(remainingStacks(engine).sort()).to.deep.equal(stacksBefore);
     expect(fs.existsSync(stackFile("verbu-9209"))).to.equal(false);
+    expect(fs.existsSync(path.join(PROJECT_DIR, "Pulumi.verbu-9209.yaml")), "no stack config written").to.equal(false);
     expect(fs.existsSync("/tmp/qa-env-pwned")).to.equal(false);
     expect(fs.existsSync(stackFile("qa-env-pwned"))).to.equal(false);
     expect(fs.existsSync(path.join(tmp, "qa-env-pwned"))).to.equal(false);
