@@ -1,6 +1,6 @@
 // Ctrl-C and SIGTERM (Bamboo stopping a job) become one AbortSignal for the driver, which hands the engine exactly one
 // SIGINT: the engine then finishes the steps in flight, saves its state and releases its lock. A second signal must
-// not reach the engine (the pulumi CLI terminates at once on a second SIGINT, leaving a lock and pending operations),
+// not reach the engine (pulumi 3.248: "If you would like to terminate immediately, press ^C again"),
 // so later signals only say what is happening. scripts/qa-env runs this process in its own session, so a terminal's
 // Ctrl-C reaches the launcher alone, which passes it on to this process and not to the engine.
 
