@@ -74,3 +74,27 @@ export function tagFromPattern(pattern: string, feature: Feature, field: string)
   }
   return tag;
 }
+
+// A Jira key (project key, '-', number) as a whole segment start of a branch name: `feature/VERBU-6202-some-text`,
+// `VERBU-6202`, `bugfix/verbu-6202_fix`. Bamboo plan branches carry the ticket this way.
+const BRANCH_TICKET = /(?:^|\/)([A-Za-z][A-Za-z0-9_]*-[0-9]+)(?=$|[-_./])/;
+const MAX_BRANCH_LENGTH = 255;
+
+/** The feature of a branch named after its ticket; throws naming the branch and the rule when it holds none. */
+export function featureFromBranch(branch: string): Feature {
+  // JSON.stringify shows control characters and quotes of a hostile value escaped instead of printing them raw.
+  const shown = JSON.stringify(branch.length > 80 ? `${branch.slice(0, 80)}...` : branch);
+  const match = branch.length <= MAX_BRANCH_LENGTH ? BRANCH_TICKET.exec(branch) : null;
+  if (!match) {
+    throw new Error(
+      `branch ${shown} names no Jira ticket: a branch segment must start with the ticket, as in ` +
+        `feature/VERBU-6202-some-text (at most ${MAX_BRANCH_LENGTH} characters); or give the ticket itself (VERBU-6202)`,
+    );
+  }
+  const ticket = match[1].toUpperCase();
+  try {
+    return featureFromStack(ticket);
+  } catch (error) {
+    throw new Error(`branch ${shown}: ticket ${ticket}: ${(error as Error).message}`);
+  }
+}
