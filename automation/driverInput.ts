@@ -17,6 +17,14 @@ export function isClusterStack(stackName: string): boolean {
 }
 
 export function featureOf(ticket: string): Feature {
+  // featureFromStack reads `org/project/stack` and keeps the last segment: from a ticket that would turn
+  // "x; touch /tmp/verbu-1" into the stack verbu-1. A ticket is one name.
+  if (ticket.includes("/")) {
+    throw new BadInputError(
+      `ticket "${ticket}" contains '/': give the Jira ticket alone (e.g. VERBU-6202), or a branch with --branch`,
+      { ticket },
+    );
+  }
   let feature: Feature;
   try {
     feature = featureFromStack(ticket);

@@ -1,6 +1,5 @@
 // What the CLI needs of the driver, as an interface: the command layer is unit-tested against a fake, and the real
-// Driver is built behind a factory. status, logs and capacity are built in parallel with the CLI; until they are on
-// Driver, the factory answers them with a clear "not available in this build" (and uses them as soon as they exist).
+// Driver (which implements it) is built behind a factory that first checks an engine can run at all.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Driver, DriverSettings } from "../driver";
@@ -26,13 +25,11 @@ export interface DriverApi {
 
 export type DriverFactory = (settings: DriverSettings) => DriverApi;
 
-type ObserveMethods = Pick<DriverApi, "status" | "logs" | "capacity">;
-
-/** The real driver. The three observe methods go to Driver's own when it has them. */
+/** The real driver. */
 export const createDriver: DriverFactory = (settings) => {
   const problem = missingEngine(settings.envVars ?? process.env);
   if (problem) throw new Error(problem);
-  return wrapDriver(new Driver(settings));
+  return new Driver(settings);
 };
 
 /** Why no engine can run (no QA_PULUMI_BIN, no pulumi on the PATH), else undefined: says so instead of "spawn ENOENT". */
@@ -45,19 +42,4 @@ export function missingEngine(env: Readonly<Record<string, string | undefined>>)
     ? undefined
     : 'the pulumi CLI is not on the PATH and QA_PULUMI_BIN is unset: run eval "$(bash scripts/toolchain --print-env)" ' +
         "for the project's pinned toolchain, or install pulumi 3.248";
-}
-
-export function wrapDriver(driver: Driver & Partial<ObserveMethods>): DriverApi {
-  const missing = (name: string): never => {
-    throw new Error(`qa-env ${name} is not available in this build: the driver has no ${name}() yet`);
-  };
-  return {
-    deploy: (ticket, options) => driver.deploy(ticket, options),
-    preview: (ticket, options) => driver.preview(ticket, options),
-    destroy: (ticket, options) => driver.destroy(ticket, options),
-    list: () => driver.list(),
-    status: async (ticket) => (driver.status ? driver.status(ticket) : missing("status")),
-    logs: async (ticket, service, options) => (driver.logs ? driver.logs(ticket, service, options) : missing("logs")),
-    capacity: async () => (driver.capacity ? driver.capacity() : missing("capacity")),
-  };
 }

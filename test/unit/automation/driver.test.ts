@@ -32,7 +32,7 @@ describe("Driver input checks, before any engine run", () => {
     );
 
   it("refuses a ticket that cannot name a namespace, with the environment wing's message", async () => {
-    for (const ticket of ["VERBU_6202", "verbu-1;rm -rf /", "$(id)", ""]) {
+    for (const ticket of ["VERBU_6202", "verbu-1;rm -rf ~", "$(id)", ""]) {
       const error = await refusal(driver.deploy(ticket));
       expect(error, ticket).to.be.instanceOf(BadInputError);
       expect(error.exitCode).to.equal(2);
@@ -40,6 +40,22 @@ describe("Driver input checks, before any engine run", () => {
     }
     const long = await refusal(driver.preview("x".repeat(60)));
     expect(long.message).to.contain("must fit in 63, so use at most 54 characters");
+  });
+
+  it("refuses a ticket with '/', which the stack-name rule would cut down to its last segment", async () => {
+    for (const ticket of ["x; touch /tmp/verbu-1", "acme/qa-k8s/verbu-1"]) {
+      for (const call of [
+        () => driver.deploy(ticket),
+        () => driver.status(ticket),
+        () => driver.logs(ticket, "auth"),
+      ]) {
+        const error = await refusal(call());
+        expect(error, ticket).to.be.instanceOf(BadInputError);
+        expect(error.message).to.equal(
+          `ticket "${ticket}" contains '/': give the Jira ticket alone (e.g. VERBU-6202), or a branch with --branch`,
+        );
+      }
+    }
   });
 
   it("refuses the cluster stack as a ticket", async () => {
