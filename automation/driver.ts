@@ -1,5 +1,5 @@
-// The one place that drives feature stacks: deploy, preview, destroy and list, for CI, people and (later) the CLI,
-// the HTTP service and overlay environments. Input is checked with the environment wing's own rules before anything
+// The one place that drives feature stacks: deploy, preview, destroy, list, status, logs and capacity, for the qa-env
+// CLI (Bamboo and people) and, later, the HTTP service and overlay environments. Input is checked with the environment wing's own rules before anything
 // starts; runs are queued per ticket; other processes' locks are waited for; a crashed run's lock and pending
 // operations are cleaned up before the next run; progress comes from engine events.
 import * as fs from "node:fs";

@@ -1,4 +1,4 @@
-// Exit codes of the driver, for the CLI that Bamboo runs (a later step) and for any caller that must tell "fix your
+// Exit codes of the driver, for the qa-env CLI that Bamboo runs and for any caller that must tell "fix your
 // input" from "try again later" from "the deploy itself failed". Every error the driver throws on purpose is one of
 // the classes below; anything else is a bug or an unexpected environment and maps to INTERNAL.
 
@@ -7,7 +7,7 @@ export const EXIT_CODES = {
   INTERNAL: 1,
   /** Bad ticket, unknown service, bad option: nothing was started. */
   BAD_INPUT: 2,
-  /** The cluster has no room for a new environment (the capacity guard, a later step). */
+  /** The cluster has no room for a new environment (the capacity guard). */
   CAPACITY: 3,
   /** Another process held the stack longer than the lock timeout. */
   LOCKED: 4,

@@ -3,11 +3,14 @@
 // writes for a crashing container), one cannot be scheduled (the real scheduler's message), and pod logs come through
 // the API server from kwok's kubelet-like server, which serves the files a ClusterLogs object names.
 import { expect } from "chai";
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
+import { promisify } from "node:util";
 import { Driver } from "../../automation/driver";
+import { PROJECT_DIR } from "../../automation/stack";
 import { BadInputError } from "../../automation/exitCodes";
 import type { ConfigEntry } from "../../automation/stack";
 import type { EnvironmentStatus, ServiceStatus } from "../../automation/observeTypes";
@@ -182,5 +185,21 @@ describe("driver status and logs, local control plane", function () {
     const unknown = await driver.status("VERBU-9399");
     expect(unknown).to.include({ exists: false, namespace: "verbu-9399" });
     expect((await driver.list()).map((e) => e.ticket)).to.deep.equal([TICKET]);
+  });
+
+  it("qa-env status and logs print the same from the command line, as one JSON document", async () => {
+    const qaEnv = async (...args: string[]) => {
+      const { stdout } = await promisify(execFile)(path.join(PROJECT_DIR, "scripts", "qa-env"), args, {
+        env: { ...process.env, ...engine.envVars },
+      });
+      return JSON.parse(stdout);
+    };
+    const status = await qaEnv("status", TICKET, "--json");
+    expect(status.ok).to.equal(true);
+    const wallet = status.result.services.find((s: ServiceStatus) => s.service === "wallet");
+    expect(wallet.state).to.equal("failing");
+    const logs = await qaEnv("logs", TICKET, "auth", "--tail", "1", "--json");
+    expect(logs.ok).to.equal(true);
+    expect(JSON.stringify(logs.result)).to.contain("GET /login 200");
   });
 });
