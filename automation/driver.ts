@@ -1,7 +1,8 @@
 // The one place that drives feature stacks: deploy, preview, destroy, list, status, logs and capacity, for the qa-env
-// CLI (Bamboo and people) and, later, the HTTP service and overlay environments. Input is checked with the environment wing's own rules before anything
-// starts; runs are queued per ticket; other processes' locks are waited for; a crashed run's lock and pending
-// operations are cleaned up before the next run; progress comes from engine events.
+// CLI (Bamboo and people) and, later, the HTTP service and overlay environments. Input is checked with the
+// environment wing's own rules before anything starts; runs are queued per ticket; other processes' locks are waited
+// for; a crashed run's lock and pending operations are cleaned up before the next run; progress comes from engine
+// events.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
