@@ -102,10 +102,12 @@ export class Driver {
     const who = whoDeploys(options, this.envVars);
     const parallel = checkParallel(options.parallel ?? this.parallel, "parallel");
     return this.run(feature, "up", options, async (stack, base) => {
-      await preflightCapacity(stack, feature, this.envVars, this.workDir); // a NEW environment must fit (exit code 3)
-      await setFeatureServices(stack, services);
       const tags = await stack.workspace.listTags(stack.name);
       const previous = recordFromTags(tags);
+      // A NEW environment must fit (exit code 3). One the driver deployed before is an update, never refused: skip
+      // the config read and cluster queries (the program's own guard still checks a namespace that has gone).
+      if (!previous) await preflightCapacity(stack, feature, this.envVars, this.workDir);
+      await setFeatureServices(stack, services);
       const tracker = new ProgressTracker(feature.name, "up", Date.now(), previous?.resourceCount ?? 0);
       const up = await stack.up(engineOptions(tracker, options, parallel));
       const outputs = Object.fromEntries(
