@@ -149,7 +149,7 @@ describe("driver status and logs, local control plane", function () {
         metadata: { name: NS },
         spec: {
           selector: { matchNamespaces: [NS] },
-          logs: [{ containers: ["auth"], logsFile: current, previousLogsFile: previous }],
+          logs: [{ containers: ["auth"], logsFile: current, previousLogsFile: previous, follow: true }],
         },
       }),
     );
@@ -176,6 +176,26 @@ describe("driver status and logs, local control plane", function () {
     expect(tail.map((l) => l.text)).to.deep.equal(["GET /login 200", "GET /login 200"]);
     const crashed = await driver.logs(TICKET, "auth", { previous: true });
     expect(crashed.map((l) => l.text)).to.deep.equal(["panic: nsqd unreachable", "panic: nsqd unreachable"]);
+
+    // follow: the last line, then lines written after the call, reach onLine; the call ends when the signal aborts
+    // (and at the latest after 30 s, so that a follow which never delivers fails instead of hanging).
+    const controller = new AbortController();
+    const safety = setTimeout(() => controller.abort(), 30_000);
+    const followed: string[] = [];
+    const following = driver.logs(TICKET, "auth", {
+      follow: true,
+      tail: 1,
+      signal: controller.signal,
+      onLine: (l) => {
+        followed.push(l.text);
+        if (followed.length === 4) controller.abort();
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    fs.appendFileSync(current, "2026-12-02T10:00:09.000000000Z stdout F GET /logout 200\n");
+    await following;
+    clearTimeout(safety);
+    expect(followed.sort()).to.deep.equal(["GET /login 200", "GET /login 200", "GET /logout 200", "GET /logout 200"]);
   });
 
   it("a service without pods and an unknown ticket are told apart, and status never creates a stack", async () => {
@@ -200,6 +220,6 @@ describe("driver status and logs, local control plane", function () {
     expect(wallet.state).to.equal("failing");
     const logs = await qaEnv("logs", TICKET, "auth", "--tail", "1", "--json");
     expect(logs.ok).to.equal(true);
-    expect(JSON.stringify(logs.result)).to.contain("GET /login 200");
+    expect(JSON.stringify(logs.result)).to.contain("GET /logout 200");
   });
 });
