@@ -22,11 +22,12 @@ const SMALL = ["nsqd", "nsqlookupd", "auth", "wallet", "desktop-web"];
 const ADMITTED = ["VERBU-9301", "VERBU-9302"];
 const REFUSED = "VERBU-9303";
 const DIRECT = "VERBU-9304";
-// Its own cluster dir and ports (the shared cluster's base + 5): nodes keep their size once made.
+// Its own cluster dir and ports (the shared cluster's base + 10: the shared one uses its base to base + 5, kwok's log
+// server included): nodes keep their size once made.
 const BASE_DIR = process.env.QA_CLUSTER_DIR ?? path.join(os.homedir(), ".cache", "qa-k8s", "local-cluster");
 const CLUSTER_ENV = {
   QA_CLUSTER_DIR: `${BASE_DIR}-small`,
-  QA_CLUSTER_PORT: String(Number(process.env.QA_CLUSTER_PORT ?? 16443) + 5),
+  QA_CLUSTER_PORT: String(Number(process.env.QA_CLUSTER_PORT ?? 16443) + 10),
   QA_CLUSTER_WORKERS: "1",
   QA_CLUSTER_NODE_PODS: "6",
 };
