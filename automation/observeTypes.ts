@@ -62,35 +62,6 @@ export interface LogLine {
   readonly text: string;
 }
 
-/** Requests of one environment or free room of a cluster, in the units the guard compares. */
-export interface Resources {
-  /** CPU in millicores. */
-  readonly cpuMillis: number;
-  readonly memoryBytes: number;
-  readonly pods: number;
-}
-
-export interface NodeRoom {
-  readonly node: string;
-  readonly allocatable: Resources;
-  /** Allocatable minus what running (non-terminal) pods request, minus the headroom; never below zero. */
-  readonly free: Resources;
-}
-
-export interface CapacityReport {
-  /** Schedulable nodes (not cordoned, Ready) and their room. */
-  readonly nodes: readonly NodeRoom[];
-  readonly free: Resources;
-  /** What one environment of the catalog needs (every container incl. init containers × replicas, and its pods). */
-  readonly perEnvironment: Resources;
-  /** The largest single pod of the environment. */
-  readonly largestPod: Resources & { readonly name: string };
-  /** How many more environments of this size fit. */
-  readonly environmentsThatFit: number;
-  /** What runs out first: "cpu", "memory", "pods", or "largest-pod". */
-  readonly limitedBy: "cpu" | "memory" | "pods" | "largest-pod";
-  /** The headroom kept free per node. */
-  readonly headroom: Resources;
-  /** The requests side of the ResourceQuota the program sets on each environment's namespace (a rollout ceiling). */
-  readonly quota?: Resources;
-}
+// The capacity shapes are the environment wing's own (one definition: the program's guard, the driver and the CLI).
+export type { Resources } from "../environments/capacity";
+export type { NodeRoom, FitReport as CapacityReport } from "../environments/capacityFit";

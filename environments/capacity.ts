@@ -10,7 +10,9 @@ import type { Feature } from "./feature";
 import type { ResolvedImage } from "./images";
 import { serviceSpecs } from "./services";
 
+/** Requests of one environment or free room of a cluster, in the units the guard compares. */
 export interface Resources {
+  /** CPU in millicores. */
   readonly cpuMillis: number;
   readonly memoryBytes: number;
   readonly pods: number;

@@ -35,17 +35,26 @@ export interface PodShape {
 export interface NodeRoom {
   readonly node: string;
   readonly allocatable: Resources;
+  /** Allocatable minus what running (non-terminal) pods request, minus the headroom; never below zero. */
   readonly free: Resources;
 }
 
+/** What capacity() reports and the guard decides on. */
 export interface FitReport {
+  /** Schedulable nodes (not cordoned, Ready, no untolerated NoSchedule/NoExecute taint) and their room. */
   readonly nodes: readonly NodeRoom[];
   readonly free: Resources;
+  /** What one environment of the catalog needs (every container incl. init containers × replicas, and its pods). */
   readonly perEnvironment: Resources;
+  /** The largest single pod of the environment. */
   readonly largestPod: Resources & { readonly name: string };
+  /** How many more environments of this size fit. */
   readonly environmentsThatFit: number;
+  /** What runs out first. */
   readonly limitedBy: "cpu" | "memory" | "pods" | "largest-pod";
+  /** The headroom kept free per node. */
   readonly headroom: Resources;
+  /** The requests side of the ResourceQuota the program sets on each environment's namespace (a rollout ceiling). */
   readonly quota: Resources;
 }
 

@@ -150,6 +150,7 @@ describe("qa-env output", () => {
     environmentsThatFit: 2,
     limitedBy: "memory",
     headroom: { cpuMillis: 100, memoryBytes: 0.25 * GiB, pods: 5 },
+    quota: { cpuMillis: 1040, memoryBytes: 3 * GiB, pods: 144 },
   };
 
   it("prints capacity as the issue's sentence, the totals and the room per node", () => {
