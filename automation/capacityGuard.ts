@@ -4,6 +4,7 @@
 // qa-k8s:kubeconfig (decrypted by getAllConfig, never logged), else the cluster stack's output, else $KUBECONFIG.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { ConfigMap, LocalWorkspace, Stack, Workspace } from "@pulumi/pulumi/automation";
 import { catalogNeeds } from "../environments/capacity";
 import { clusterView, loadKubeConfig } from "../environments/capacityCluster";
@@ -85,6 +86,12 @@ export async function kubeconfigOf(workspace: Workspace, values: ConfigValues, e
   } catch (error) {
     throw new BadInputError((error as Error).message);
   }
+}
+
+/** The cluster a stack's environment lives on; undefined when it is rendered to files (qa-k8s:renderTo). */
+export async function environmentCluster(stack: Stack, env: ConfigValues): Promise<KubeConfig | undefined> {
+  const values = valuesOf(await stack.getAllConfig());
+  return values[KEY("renderTo")] ? undefined : kubeconfigOf(stack.workspace, values, env);
 }
 
 /**

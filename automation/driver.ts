@@ -11,7 +11,7 @@ import type { Feature } from "../environments/feature";
 import { checkedServices, featureOf, isClusterStack, ticketOf } from "./driverInput";
 import { BadInputError } from "./exitCodes";
 import { fileBackendDir, HostView, stackLockDir, stackStateFile, THIS_HOST } from "./locks";
-import { capacityReport, CapacityOptions, preflightCapacity } from "./capacityGuard";
+import { capacityReport, CapacityOptions, environmentCluster, preflightCapacity } from "./capacityGuard";
 import type { EnvironmentStatus, LogLine, LogOptions } from "./observeTypes";
 import { readLogs, readStatus } from "./statusRead";
 import { withLockWait } from "./lockWait";
@@ -230,7 +230,7 @@ export class Driver {
           // Preview takes no lock and must not change state: it only reports; the next up recovers.
           if (operation !== "preview") {
             recovered = await recoverPendingOperations(stack, {
-              mode: async () => ((await stack.getAllConfig())["qa-k8s:renderTo"]?.value ? "render" : "cluster"),
+              cluster: () => environmentCluster(stack, this.envVars),
               stateFile: this.stateFile(feature),
               signal: options.signal,
               onMessage: (kind, text) => this.message(feature, kind, text),

@@ -1,15 +1,30 @@
-// Carries out recovery.ts's plan on a stack: one refresh that imports or clears a crashed run's pending creates, then
-// a check that nothing is left pending. Runs inside the lock wait, so a live run's lock is waited for, never broken.
+// Carries out recovery.ts's resolution on a stack: the pending creates a killed run left are looked up on the
+// cluster, imported into the state or cleared (`pulumi stack import` of the edited export), then one refresh reads
+// everything back and clears the other pending operations, and a check that nothing is left pending. Runs inside the
+// lock wait, so a live run's lock is waited for, never broken.
 import * as fs from "node:fs";
 import * as zlib from "node:zlib";
+import * as k8s from "@kubernetes/client-node";
 import type { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { DeployFailedError } from "./exitCodes";
-import { describePending, mayHoldPendingOperations, pendingOperations, recoveryPlan, refreshArgs } from "./recovery";
+import {
+  describePending,
+  ExportedState,
+  ImportCandidate,
+  importCandidates,
+  mayHoldPendingOperations,
+  ownFieldManager,
+  pendingOperations,
+  resolvePendingCreates,
+} from "./recovery";
 import type { DriverMessage } from "./types";
 
 export interface RecoveryOptions {
-  /** Asked only when there is something to recover (it reads the stack's config, a CLI call). */
-  readonly mode: () => Promise<"cluster" | "render">;
+  /**
+   * The environment's cluster, asked only when there is something to recover (it reads the stack's config, a CLI
+   * call); undefined in render mode, where nothing can be read back and pending creates are cleared.
+   */
+  readonly cluster: () => Promise<k8s.KubeConfig | undefined>;
   /**
    * The stack's state file on a file backend: a clean state is seen there without `pulumi stack export` (a CLI call
    * of ~1.5 s that loads the whole state). @default always export
@@ -19,26 +34,32 @@ export interface RecoveryOptions {
   readonly onMessage: (kind: DriverMessage["kind"], text: string) => void;
 }
 
+/** How many objects are looked up on the cluster at once. */
+const LOOKUP_PARALLEL = 16;
+
 /** Returns how many pending operations were resolved (0 when the state was clean). */
 export async function recoverPendingOperations(stack: Stack, options: RecoveryOptions): Promise<number> {
   if (options.stateFile && !mayHoldPendingOperations(readState(options.stateFile))) return 0;
-  const pending = pendingOperations(await stack.exportStack());
+  const state = (await stack.exportStack()) as ExportedState;
+  const pending = pendingOperations(state);
   if (pending.length === 0) return 0;
-  const mode = await options.mode();
-  const plan = recoveryPlan(pending, mode);
+  const cluster = await options.cluster();
+  const found = cluster ? await fieldManagersOnCluster(stack.name, cluster, importCandidates(state)) : new Map();
+  const resolution = resolvePendingCreates(state, found);
   options.onMessage(
     "recovering",
     `${stack.name}: a previous run stopped with ${pending.length} pending operations (${describePending(pending)}); ` +
-      `refreshing: ${plan.imports.length} to import from the cluster` +
-      `${plan.clearRemainingCreates ? ", the other pending creates to clear" : ""}`,
+      `${resolution.imported} found on the cluster imported into the state, ${resolution.cleared} pending creates ` +
+      `cleared (${cluster ? "never created" : "rendered again by the up"}); refreshing`,
   );
-  // LocalWorkspace is the only workspace this project uses; its CLI runs the refresh the Node SDK cannot express
-  // (it has clearPendingCreates but no importPendingCreates).
+  await stack.importStack(resolution.state);
+  // LocalWorkspace is the only workspace this project uses; its CLI runs the refresh with an environment of its own.
   const workspace = stack.workspace as LocalWorkspace;
   const env: Record<string, string> = { ...workspace.envVars };
   // In render mode the provider has no cluster to read; this makes refresh keep what was rendered (README).
-  if (mode === "render") env.PULUMI_K8S_SKIP_UPDATE_UNREACHABLE = "true";
-  await runCli(workspace, [...refreshArgs(plan), "--stack", stack.name], env, options.signal);
+  if (!cluster) env.PULUMI_K8S_SKIP_UPDATE_UNREACHABLE = "true";
+  const refresh = ["refresh", "--yes", "--skip-preview", "--non-interactive", "--stack", stack.name];
+  await runCli(workspace, refresh, env, options.signal);
   const left = pendingOperations(await stack.exportStack()).filter((op) => op.type === "creating");
   if (left.length > 0) {
     throw new DeployFailedError(
@@ -46,8 +67,47 @@ export async function recoverPendingOperations(stack: Stack, options: RecoveryOp
         `(${left.map((op) => op.resource.urn).join(", ")}); run: pulumi refresh --stack ${stack.name}`,
     );
   }
-  options.onMessage("recovered", `${stack.name}: pending operations resolved`);
+  options.onMessage(
+    "recovered",
+    `${stack.name}: pending operations resolved (${resolution.imported} imported, ${resolution.cleared} cleared)`,
+  );
   return pending.length;
+}
+
+/** URN → the field manager that created it, for each candidate the cluster holds and our provider made. */
+async function fieldManagersOnCluster(
+  stackName: string,
+  cluster: k8s.KubeConfig,
+  candidates: readonly ImportCandidate[],
+): Promise<Map<string, string>> {
+  const client = k8s.KubernetesObjectApi.makeApiClient(cluster);
+  const found = new Map<string, string>();
+  const queue = [...candidates];
+  const lookUp = async (c: ImportCandidate) => {
+    try {
+      const live = await client.read({
+        apiVersion: c.apiVersion,
+        kind: c.kind,
+        metadata: { name: c.name, ...(c.namespace ? { namespace: c.namespace } : {}) },
+      });
+      const manager = ownFieldManager(live.metadata?.managedFields);
+      if (manager) found.set(c.urn, manager);
+    } catch (error) {
+      // Not there, or of a kind the cluster does not serve (a custom resource without its definition): never created.
+      if ((error as { code?: number }).code === 404) return;
+      if (/^Unrecognized API version and kind/.test((error as Error).message)) return;
+      throw new DeployFailedError(
+        `${stackName}: could not look up ${c.kind} ${c.id} on the cluster to recover a crashed run ` +
+          `(${(error as Error).message}); nothing was changed, run the deploy again`,
+        { cause: error },
+      );
+    }
+  };
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) await lookUp(next);
+  };
+  await Promise.all(Array.from({ length: Math.min(LOOKUP_PARALLEL, queue.length) }, worker));
+  return found;
 }
 
 // A state file that vanished or cannot be read says nothing: report "may hold", so the export decides.

@@ -6,18 +6,18 @@ import { PassThrough } from "node:stream";
 import * as k8s from "@kubernetes/client-node";
 import type { Stack } from "@pulumi/pulumi/automation";
 import type { Feature } from "../environments/feature";
-import { kubeconfigOf, valuesOf } from "./capacityGuard";
+import { environmentCluster } from "./capacityGuard";
 import { BadInputError } from "./exitCodes";
 import type { EnvironmentStatus, LogLine, LogOptions } from "./observeTypes";
 import { recordFromTags } from "./records";
 import { podsOf, serviceStatus, WorkloadShape } from "./status";
 
 async function clusterOf(stack: Stack, env: Readonly<Record<string, string | undefined>>): Promise<k8s.KubeConfig> {
-  const values = valuesOf(await stack.getAllConfig());
-  if (values["qa-k8s:renderTo"]) {
+  const cluster = await environmentCluster(stack, env);
+  if (!cluster) {
     throw new BadInputError(`${stack.name} is rendered to files (qa-k8s:renderTo): there is no cluster to read`);
   }
-  return kubeconfigOf(stack.workspace, values, env);
+  return cluster;
 }
 
 const isNotFound = (error: unknown) => (error as { code?: number }).code === 404;

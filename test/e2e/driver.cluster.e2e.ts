@@ -6,7 +6,7 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import { Driver } from "../../automation/driver";
 import { CancelledError } from "../../automation/exitCodes";
-import { pendingOperations, recoveryPlan } from "../../automation/recovery";
+import { ExportedState, ImportCandidate, importCandidates, pendingOperations } from "../../automation/recovery";
 import { openStack } from "../../automation/stack";
 import type { ConfigEntry } from "../../automation/stack";
 import type { DriverMessage } from "../../automation/types";
@@ -19,6 +19,14 @@ import { secretLeaks } from "./support/secretScan";
 
 const CATALOG = parseCatalog(fs.readFileSync("environments/catalog.yaml", "utf8"), "catalog.yaml");
 const TICKETS = ["VERBU-9201", "VERBU-9202"];
+
+type ObjectRef = Pick<ImportCandidate, "apiVersion" | "kind" | "name">;
+
+interface LiveObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; managedFields: { manager: string; operation: string }[] };
+}
 
 interface Deployments {
   items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[];
@@ -40,8 +48,28 @@ describe("driver, real engine, local control plane", function () {
     registryInsecure: { value: "true" },
     kubeconfig: { value: kubeconfig, secret: true },
   });
-  const pendingIn = async (stack: string) =>
-    pendingOperations(await (await openStack({ stackName: stack, envVars: engine.envVars })).exportStack());
+  const exportOf = async (stack: string) =>
+    (await openStack({ stackName: stack, envVars: engine.envVars })).exportStack();
+  const pendingIn = async (stack: string) => pendingOperations(await exportOf(stack));
+  // The objects of these candidates that the cluster holds, in one kubectl call (kind.version.group/name, kind/name for the core group).
+  const liveObjects = async (candidates: readonly ObjectRef[]) => {
+    const names = candidates.map((c) => {
+      const [group, version] = c.apiVersion.split("/");
+      return version ? `${c.kind}.${version}.${group}/${c.name}` : `${c.kind}/${c.name}`;
+    });
+    if (names.length === 0) return [];
+    const list = await cluster.kubectlJson<{ items: LiveObject[] }>(
+      "-n",
+      "verbu-9201",
+      "get",
+      ...names,
+      "--ignore-not-found",
+      "--show-managed-fields",
+    );
+    return list.items;
+  };
+  const onCluster = (objects: readonly LiveObject[]) =>
+    objects.map((o): ObjectRef => ({ kind: o.kind, name: o.metadata.name, apiVersion: o.apiVersion }));
   const available = async (namespace: string) =>
     (await cluster.kubectlJson<Deployments>("-n", namespace, "get", "deployments")).items.filter((d) =>
       d.status.conditions?.some((c) => c.type === "Available" && c.status === "True"),
@@ -65,12 +93,13 @@ describe("driver, real engine, local control plane", function () {
     engine?.dispose();
   });
 
-  it("after a SIGKILL mid-up, the next deploy imports the pending creates from the cluster and converges with no warning", async () => {
+  it("after a SIGKILL mid-up, the next deploy imports what the killed run created, and later changes apply cleanly", async () => {
     const [ticket] = TICKETS;
     const killed = await deployAndKill(engine.envVars, ticket, config(), 60);
-    const pending = await pendingIn("verbu-9201");
-    const plan = recoveryPlan(pending, "cluster");
-    expect(plan.imports.length, "the killed run left creates the cluster may hold").to.be.greaterThan(0);
+    const crashed = (await exportOf("verbu-9201")) as ExportedState;
+    const pending = pendingOperations(crashed);
+    const left = onCluster(await liveObjects(importCandidates(crashed)));
+    expect(left.length, "the killed run left objects the state only knows as pending creates").to.be.greaterThan(0);
     expect(stackLocks(engine).filter((f) => f.endsWith(".json"))).to.have.length(1);
 
     const result = await driver({ lockTimeoutMs: 5000 }).deploy(ticket, {
@@ -79,19 +108,37 @@ describe("driver, real engine, local control plane", function () {
     });
     expect(messages.some((m) => m.kind === "cleared-stale-lock" && m.text.includes(`(pid `))).to.equal(true);
     const recovering = messages.find((m) => m.kind === "recovering" && m.ticket === ticket);
-    expect(recovering?.text).to.contain(`${plan.imports.length} to import from the cluster`);
+    expect(recovering?.text).to.contain(`${left.length} found on the cluster imported into the state`);
     expect(result.recoveredPendingOperations).to.equal(pending.length);
     expect(await pendingIn("verbu-9201")).to.deep.equal([]);
     expect(stackLocks(engine)).to.deep.equal([]);
     expect(output.join("")).to.not.match(/pending operation/i);
     expect(await available("verbu-9201")).to.equal(CATALOG.filter((s) => !s.storage).length);
+    // Imported, not created again: the up created only what the killed run never got to, and every recovered object
+    // is still managed by the one field manager that created it (a second create would have added its own).
+    const total = (await exportOf("verbu-9201")).deployment.resources.length;
+    expect(result.changes.create ?? 0).to.equal(total - (crashed.deployment.resources ?? []).length - left.length);
+    for (const object of await liveObjects(left)) {
+      const managers = object.metadata.managedFields.filter((f) => f.operation === "Apply").map((f) => f.manager);
+      expect(managers, `${object.kind} ${object.metadata.name}`).to.have.length(1);
+    }
 
+    // The next build of a recovered service rolls out: its image field belongs to the field manager in the state.
+    const deployment = left.find(
+      (c) => c.kind === "Deployment" && CATALOG.some((s) => s.name === c.name && s.kind === "app"),
+    );
+    expect(deployment, "a recovered Deployment of an app").to.not.equal(undefined);
+    await registry.push(CATALOG.find((s) => s.name === deployment!.name)!.image, "master_latest", "build 2");
     output.length = 0;
-    const again = await driver().deploy(ticket, { config: config(), onOutput: (text) => output.push(text) });
+    const next = await driver().deploy(ticket, { config: config(), onOutput: (text) => output.push(text) });
+    expect(next.changes.update, `the new image of ${deployment!.name}`).to.equal(1);
+    expect(output.join("")).to.not.match(/pending operation|warning|conflict/i);
+
+    const again = await driver().deploy(ticket, { config: config() });
     expect(Object.keys(again.changes), "converged: nothing left to change").to.deep.equal(["same"]);
-    expect(output.join("")).to.not.match(/pending operation|warning/i);
     console.log(
-      `      killed after ${killed.killedAfterSteps} steps; ${pending.length} pending (${plan.imports.length} imported)`,
+      `      killed after ${killed.killedAfterSteps} steps; ${pending.length} pending, ` +
+        `${left.length} imported from the cluster, ${result.changes.create ?? 0} created by the next up`,
     );
   });
 
