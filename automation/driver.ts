@@ -10,16 +10,24 @@ import { LocalWorkspace, OpMap, PulumiCommand, Stack } from "@pulumi/pulumi/auto
 import type { Feature } from "../environments/feature";
 import { checkedServices, featureOf, isClusterStack, ticketOf } from "./driverInput";
 import { BadInputError } from "./exitCodes";
-import { fileBackendDir, HostView, stackLockDir, stackStateFile, THIS_HOST } from "./locks";
+import { fileBackendDir, fileBackendPaths, HostView, THIS_HOST } from "./locks";
+import { projectSidecars, removeBrokenSidecars } from "./sidecars";
 import { capacityReport, CapacityOptions, environmentCluster, preflightCapacity } from "./capacityGuard";
 import type { EnvironmentStatus, LogLine, LogOptions } from "./observeTypes";
-import { readLogs, readStatus } from "./statusRead";
+import { absentEnvironment, readLogs, readStatus } from "./statusRead";
 import { withLockWait } from "./lockWait";
 import { KeyedQueue, QueueTicket } from "./queue";
 import { changedTags, DeploymentRecord, nextRecord, recordFromTags, recordToTags, whoDeploys } from "./records";
 import { recoverPendingOperations } from "./recoveryRun";
 import { openStack, PROJECT_DIR, pulumiCommand } from "./stack";
-import { asDriverError, checkParallel, engineOptions, resourceCount, setFeatureServices } from "./runSupport";
+import {
+  asDriverError,
+  checkParallel,
+  DESTROY_ENV,
+  engineOptions,
+  resourceCount,
+  setFeatureServices,
+} from "./runSupport";
 import { ProgressTracker } from "./progress";
 import type {
   DeployOptions,
@@ -42,14 +50,6 @@ export const DEFAULT_BACKEND_DIR = path.join(os.homedir(), ".cache", "qa-k8s", "
  */
 export const DEFAULT_PARALLEL = 256;
 export const DEFAULT_MAX_CONCURRENT_DEPLOYS = 4;
-/**
- * Destroy saves the state once at the end instead of after every step. Each checkpoint rewrites the whole state
- * (~1.2 MB for 236 resources, plus its .bak) in one serial loop, and with the namespace's objects left to the namespace
- * (deletedWith) those writes were most of a destroy: 40 s of it, 15 s without (README, "Speed"). Safe for destroy
- * only: a destroy killed half-way leaves the state from before it, and the next destroy converges, since deleting
- * what is already gone succeeds. Up keeps its checkpoints: crash recovery needs their pending operations.
- */
-const DESTROY_ENV = { PULUMI_SKIP_CHECKPOINTS: "true" };
 export const DEFAULT_LOCK_TIMEOUT_MS = 15 * 60_000;
 
 export interface DriverSettings {
@@ -155,6 +155,7 @@ export class Driver {
 
   /** Every feature environment of the backend, with who and when from its tags; never runs the engine. */
   async list(): Promise<EnvironmentSummary[]> {
+    this.repairBackend("");
     const workspace = await LocalWorkspace.create({
       workDir: this.workDir,
       envVars: this.envVars,
@@ -180,15 +181,7 @@ export class Driver {
   async status(ticket: string): Promise<EnvironmentStatus> {
     const feature = featureOf(ticket);
     const stack = await this.existing(feature);
-    if (!stack)
-      return {
-        ticket: feature.ticket,
-        stack: feature.name,
-        namespace: feature.name,
-        exists: false,
-        appLinks: {},
-        services: [],
-      };
+    if (!stack) return absentEnvironment(feature);
     return readStatus(stack, feature, this.envVars);
   }
 
@@ -216,12 +209,13 @@ export class Driver {
     return this.queue.run(feature.name, async (queued: QueueTicket) => {
       if (queued.waitedForSameKey)
         this.message(
-          feature,
+          feature.ticket,
           "queued",
           `${feature.name}: waited ${queued.waitedMs} ms behind another run of this ticket`,
         );
       try {
         const stack = await this.open(feature, options, operation);
+        const files = fileBackendPaths(this.backendUrl, "qa-k8s", feature.name);
         let recovered = 0;
         let recoveryMs = 0;
         let engineStarted = 0;
@@ -231,9 +225,9 @@ export class Driver {
           if (operation !== "preview") {
             recovered = await recoverPendingOperations(stack, {
               cluster: () => environmentCluster(stack, this.envVars),
-              stateFile: this.stateFile(feature),
+              stateFile: files.stateFile,
               signal: options.signal,
-              onMessage: (kind, text) => this.message(feature, kind, text),
+              onMessage: (kind, text) => this.message(feature.ticket, kind, text),
             });
           }
           recoveryMs = Date.now() - recoveryStart;
@@ -256,12 +250,12 @@ export class Driver {
         const { result, lockWaitMs } = await withLockWait(work, {
           ticket: feature.ticket,
           stackName: feature.name,
-          lockDir: this.lockDir(feature),
+          lockDir: files.lockDir,
           timeoutMs: this.settings.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
           pollMs: this.settings.lockPollMs ?? 2000,
           host: this.settings.host ?? THIS_HOST,
           signal: options.signal,
-          onMessage: (kind, text) => this.message(feature, kind, text),
+          onMessage: (kind, text) => this.message(feature.ticket, kind, text),
         });
         return { ...result, durations: { ...result.durations, lockWaitMs, totalMs: Date.now() - started } };
       } catch (error) {
@@ -273,6 +267,7 @@ export class Driver {
   // createOrSelectStack writes the CLI's per-project "current stack" (pulumi/pulumi#8186); every later command passes
   // --stack, so only the opening itself is serialised in this process.
   private async open(feature: Feature, options: RunOptions, operation: "up" | "preview" | "destroy"): Promise<Stack> {
+    this.repairBackend(feature.ticket);
     const envVars = operation === "destroy" ? { ...this.envVars, ...DESTROY_ENV } : this.envVars;
     const opening = this.stackOpening.then(async () =>
       openStack({
@@ -289,6 +284,7 @@ export class Driver {
 
   // A stack that is there, without creating one (status and logs of an unknown ticket must not add it to list()).
   private async existing(feature: Feature): Promise<Stack | undefined> {
+    this.repairBackend(feature.ticket);
     const opts = { envVars: this.envVars, pulumiCommand: await this.pulumiCommand() };
     return LocalWorkspace.selectStack({ stackName: feature.name, workDir: this.workDir }, opts).catch(() => undefined);
   }
@@ -298,17 +294,15 @@ export class Driver {
     return this.command;
   }
 
-  private stateFile(feature: Feature): string | undefined {
+  // A killed run can leave a half-written metadata sidecar that makes every read of a stack fail (sidecars.ts).
+  private repairBackend(ticket: string): void {
     const dir = fileBackendDir(this.backendUrl);
-    return dir && stackStateFile(dir, "qa-k8s", feature.name);
+    for (const file of dir ? removeBrokenSidecars(projectSidecars(dir, "qa-k8s")) : []) {
+      this.message(ticket, "repaired", `removed ${file}: a metadata sidecar that a killed run left half-written`);
+    }
   }
 
-  private lockDir(feature: Feature): string | undefined {
-    const dir = fileBackendDir(this.backendUrl);
-    return dir && stackLockDir(dir, "qa-k8s", feature.name);
-  }
-
-  private message(feature: Feature, kind: DriverMessage["kind"], text: string): void {
-    this.settings.onMessage?.({ time: new Date().toISOString(), ticket: feature.ticket, kind, text });
+  private message(ticket: string, kind: DriverMessage["kind"], text: string): void {
+    this.settings.onMessage?.({ time: new Date().toISOString(), ticket, kind, text });
   }
 }

@@ -110,6 +110,12 @@ export function stackStateFile(backendDir: string, project: string, stack: strin
   return [base, `${base}.gz`].find((file) => fs.existsSync(file));
 }
 
+/** One stack's state file (when there is one) and lock folder on a file backend; both undefined on any other. */
+export function fileBackendPaths(backendUrl: string, project: string, stack: string) {
+  const dir = fileBackendDir(backendUrl);
+  return { stateFile: dir && stackStateFile(dir, project, stack), lockDir: dir && stackLockDir(dir, project, stack) };
+}
+
 /** Every lock file of the stack, parsed (unparseable ones come back without a holder). */
 export function readStackLocks(lockDir: string): StackLock[] {
   if (!fs.existsSync(lockDir)) return [];

@@ -22,6 +22,12 @@ async function clusterOf(stack: Stack, env: Readonly<Record<string, string | und
 
 const isNotFound = (error: unknown) => (error as { code?: number }).code === 404;
 
+/** The status of an environment that is not on the cluster (never deployed, destroyed, or its stack unknown). */
+export function absentEnvironment(feature: Feature, record?: EnvironmentStatus["record"]): EnvironmentStatus {
+  const base = { ticket: feature.ticket, stack: feature.name, namespace: feature.name };
+  return { ...base, ...(record ? { record } : {}), exists: false, appLinks: {}, services: [] };
+}
+
 export async function readStatus(stack: Stack, feature: Feature, env: Readonly<Record<string, string | undefined>>) {
   const kc = await clusterOf(stack, env);
   const core = kc.makeApiClient(k8s.CoreV1Api);
@@ -34,7 +40,7 @@ export async function readStatus(stack: Stack, feature: Feature, env: Readonly<R
   try {
     created = (await core.readNamespace({ name: namespace })).metadata?.creationTimestamp;
   } catch (error) {
-    if (isNotFound(error)) return { ...base, exists: false, appLinks: {}, services: [] } satisfies EnvironmentStatus;
+    if (isNotFound(error)) return absentEnvironment(feature, record);
     throw error;
   }
   const [deployments, statefulSets, pods, ingresses] = await Promise.all([

@@ -10,7 +10,7 @@ export interface DriverMessage {
   /** ISO 8601. */
   readonly time: string;
   readonly ticket: string;
-  readonly kind: "queued" | "waiting-for-lock" | "cleared-stale-lock" | "recovering" | "recovered";
+  readonly kind: "queued" | "waiting-for-lock" | "cleared-stale-lock" | "recovering" | "recovered" | "repaired";
   readonly text: string;
 }
 

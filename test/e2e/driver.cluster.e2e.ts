@@ -13,7 +13,7 @@ import type { DriverMessage } from "../../automation/types";
 import { parseCatalog } from "../../environments/catalog";
 import { LocalRegistry } from "../../scripts/lib/localRegistry";
 import { deployAndKill, killCrashChildren } from "./support/crashRun";
-import { Engine, privateEngine, remainingStacks, stackLocks } from "./support/engine";
+import { Engine, privateEngine, remainingStacks, stackLocks, stateOnDisk } from "./support/engine";
 import { LocalCluster, startLocalCluster } from "./support/localCluster";
 import { secretLeaks } from "./support/secretScan";
 
@@ -96,7 +96,7 @@ describe("driver, real engine, local control plane", function () {
   it("after a SIGKILL mid-up, the next deploy imports what the killed run created, and later changes apply cleanly", async () => {
     const [ticket] = TICKETS;
     const killed = await deployAndKill(engine.envVars, ticket, config(), 60);
-    const crashed = (await exportOf("verbu-9201")) as ExportedState;
+    const crashed = stateOnDisk(engine, "verbu-9201") as unknown as ExportedState;
     const pending = pendingOperations(crashed);
     const left = onCluster(await liveObjects(importCandidates(crashed)));
     expect(left.length, "the killed run left objects the state only knows as pending creates").to.be.greaterThan(0);

@@ -43,6 +43,21 @@ export function remainingStacks(engine: Engine): string[] {
   return filesUnder(path.join(engine.backendDir, ".pulumi", "stacks")).filter((f) => /\.json(\.gz)?$/.test(f));
 }
 
+/** The file backend's state file of a stack of this project. */
+export function stateFilePath(engine: Engine, stack: string): string {
+  return path.join(engine.backendDir, ".pulumi", "stacks", "qa-k8s", `${stack}.json`);
+}
+
+/**
+ * A stack's state as `pulumi stack export` gives it ({version, deployment}), read from the file backend's state file
+ * itself: right after a SIGKILL the CLI may not read the stack at all (a half-written metadata sidecar, which the
+ * driver repairs before its own next run: automation/sidecars.ts), and a test must not depend on it to look.
+ */
+export function stateOnDisk(engine: Engine, stack: string): { version: number; deployment: Record<string, unknown> } {
+  const state = JSON.parse(fs.readFileSync(stateFilePath(engine, stack), "utf8"));
+  return { version: state.version, deployment: state.checkpoint.latest ?? {} };
+}
+
 /** After a failed test: destroy and remove the stack if it still exists, then drop the backend. */
 export async function abandon(engine: Engine | undefined, stack: Stack | undefined): Promise<void> {
   if (engine && stack && remainingStacks(engine).length > 0) {
