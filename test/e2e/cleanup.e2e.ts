@@ -19,6 +19,7 @@ import { parseCatalog } from "../../environments/catalog";
 import { LocalRegistry } from "../../scripts/lib/localRegistry";
 import { Engine, privateEngine, remainingStacks } from "./support/engine";
 import { LocalCluster, startLocalCluster } from "./support/localCluster";
+import { secretForms } from "./support/secretScan";
 
 const run = promisify(execFile);
 const LAUNCHER = path.join(PROJECT_DIR, "scripts", "qa-env");
@@ -45,6 +46,8 @@ describe("qa-env cleanup, real engine, local control plane", function () {
   let tmp: string;
   let driver: Driver;
   let workspace: LocalWorkspace;
+  /** Everything the CLI printed, for the secret check. */
+  const printed: string[] = [];
 
   const stacks = () =>
     remainingStacks(engine)
@@ -69,9 +72,11 @@ describe("qa-env cleanup, real engine, local control plane", function () {
   async function qaEnv(...args: string[]) {
     try {
       const { stdout, stderr } = await run(LAUNCHER, args, { cwd: tmp, env: { ...process.env, ...engine.envVars } });
+      printed.push(stdout, stderr);
       return { code: 0, stdout, stderr };
     } catch (error) {
       const e = error as { code: number; stdout: string; stderr: string };
+      printed.push(e.stdout, e.stderr);
       return { code: e.code, stdout: e.stdout, stderr: e.stderr };
     }
   }
@@ -188,5 +193,20 @@ describe("qa-env cleanup, real engine, local control plane", function () {
     expect(JSON.parse(again.stdout).result).to.include({ destroyed: 1, kept: 2, failed: 0 });
     expect(stacks()).to.deep.equal(["verbu-9703", "verbu-9704"]);
     expect(await settledNamespaces()).to.deep.equal(["verbu-9704", FOREIGN_NAMESPACE]);
+  });
+
+  it("printed no part of the kubeconfig's credentials (the marker check decrypts it to reach the cluster)", () => {
+    const text = printed.join("\n");
+    expect(text).to.include("VERBU-9701"); // the scan reads real output
+    const kubeconfig = parse(fs.readFileSync(cluster.kubeconfigPath, "utf8"));
+    const credentials = (kubeconfig.users as { user: Record<string, string> }[]).flatMap((u) =>
+      ["client-key-data", "token", "password"].map((field) => u.user[field]).filter(Boolean),
+    );
+    expect(credentials.length).to.be.greaterThan(0);
+    for (const credential of credentials) {
+      const decoded = Buffer.from(credential, "base64").toString("utf8");
+      for (const [form, kind] of [...secretForms(credential), ...secretForms(decoded)])
+        expect(text.includes(form), `credential (${kind}) in the CLI output`).to.equal(false);
+    }
   });
 });
