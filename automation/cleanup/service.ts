@@ -74,7 +74,17 @@ export function cleanupService(options: CleanupServiceOptions): CleanupService {
     }
     running = true;
     try {
-      return await sweep({ driver: options.driver, store, idleTtlMs: options.settings.idleTtlMs, log: options.log });
+      return await sweep({
+        driver: options.driver,
+        store,
+        idleTtlMs: options.settings.idleTtlMs,
+        log: options.log,
+        // Each removal is a destroy job: in the job history, serialized with the ticket's other runs.
+        destroy: async (ticket, reason) => {
+          const job = await options.enqueueDestroy(ticket, `idle cleanup: ${reason}`);
+          return { outcome: "queued", detail: `destroy job ${job.id}`, jobId: job.id };
+        },
+      });
     } finally {
       running = false;
     }

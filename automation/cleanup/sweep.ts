@@ -23,12 +23,29 @@ export interface SweepOptions {
   readonly log: (line: string) => void;
   readonly now?: Date;
   readonly signal?: AbortSignal;
+  /**
+   * How an environment is removed. @default driver.destroy, awaited. The service passes its job queue instead, so
+   * that each removal is a job in its history: the entry is then "queued" with the job's id.
+   */
+  readonly destroy?: (
+    ticket: string,
+    reason: string,
+  ) => Promise<{ outcome: "destroyed" | "queued"; detail: string; jobId?: string }>;
+}
+
+export interface Removal {
+  readonly outcome: "destroyed" | "queued";
+  /** For the log line: what was deleted, or the job. */
+  readonly detail: string;
+  readonly jobId?: string;
 }
 
 export interface SweepEntry extends CleanupDecision {
-  readonly outcome: "destroyed" | "would-destroy" | "kept" | "failed";
+  readonly outcome: "destroyed" | "queued" | "would-destroy" | "kept" | "failed";
   /** Why a destroy failed (the driver's message). */
   readonly error?: string;
+  /** The destroy job, when the service queued one. */
+  readonly jobId?: string;
 }
 
 export interface SweepResult {
@@ -37,6 +54,7 @@ export interface SweepResult {
   readonly idleTtlMs: number;
   readonly entries: readonly SweepEntry[];
   readonly destroyed: number;
+  readonly queued: number;
   readonly kept: number;
   readonly failed: number;
 }
@@ -65,6 +83,12 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   const byStack = new Map(environments.map((e) => [e.stack, e]));
   const decisions = idleDecisions(environments, { idleTtlMs, now });
   const prefix = dryRun ? "cleanup (dry run)" : "cleanup";
+  const destroy =
+    options.destroy ??
+    (async (ticket: string): Promise<Removal> => {
+      const result = await options.driver.destroy(ticket, { signal: options.signal });
+      return { outcome: "destroyed", detail: `${result.changes.delete ?? 0} resource(s), stack removed` };
+    });
   options.log(
     `${prefix}: ${environments.length} environment(s), idle TTL ${formatDuration(idleTtlMs)} from the last deploy`,
   );
@@ -83,9 +107,9 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     } else {
       options.log(`${prefix}: destroy ${entry.ticket} (stack ${entry.stack}): ${entry.reason}`);
       try {
-        const result = await options.driver.destroy(entry.ticket, { signal: options.signal });
-        entry = { ...entry, outcome: "destroyed" };
-        options.log(`${prefix}: destroyed ${entry.ticket}: ${result.changes.delete ?? 0} resource(s), stack removed`);
+        const done = await destroy(entry.ticket, entry.reason);
+        entry = { ...entry, outcome: done.outcome, ...(done.jobId ? { jobId: done.jobId } : {}) };
+        options.log(`${prefix}: ${done.outcome} ${entry.ticket}: ${done.detail}`);
       } catch (error) {
         entry = { ...entry, outcome: "failed", error: (error as Error).message };
         options.log(`${prefix}: failed to destroy ${entry.ticket}: ${entry.error}`);
@@ -100,6 +124,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     idleTtlMs,
     entries,
     destroyed: count("destroyed"),
+    queued: count("queued"),
     kept: count("kept"),
     failed: count("failed"),
   };

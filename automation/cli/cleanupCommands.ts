@@ -25,6 +25,7 @@ export function defaultStore(driver: DriverApi): CleanupStore {
 
 const OUTCOME: Record<SweepResult["entries"][number]["outcome"], string> = {
   destroyed: "destroyed",
+  queued: "queued",
   "would-destroy": "would destroy",
   kept: "kept",
   failed: "FAILED",

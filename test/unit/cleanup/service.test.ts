@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { cleanupService, cleanupSettings } from "../../../automation/cleanup/service";
+import type { SweepResult } from "../../../automation/cleanup/sweep";
 import type { DriverApi } from "../../../automation/cli/driverApi";
 import { BadInputError } from "../../../automation/exitCodes";
 import { fakeBackend, ours } from "./fakes";
@@ -35,24 +36,30 @@ describe("cleanup in the service", () => {
     );
   });
 
-  it("runs one sweep at a time and returns its decisions", async () => {
+  it("runs one sweep at a time, each removal a destroy job of the service", async () => {
     const { store, driver, destroyed } = fakeBackend({
       "verbu-9701": ours(daysAgo(9)),
       "verbu-9702": ours(daysAgo(1)),
     });
     const lines: string[] = [];
+    const jobs: [string, string][] = [];
     const service = cleanupService({
       driver: driver as unknown as DriverApi,
       store,
       settings: cleanupSettings({}),
       log: (l) => lines.push(l),
-      enqueueDestroy: async () => ({ id: "unused" }),
+      enqueueDestroy: async (ticket, reason) => (jobs.push([ticket, reason]), { id: "job-7" }),
     });
     expect(service.sweep?.intervalMs).to.equal(3_600_000);
     const [first, second] = await Promise.all([service.sweep!.run(), service.sweep!.run()]);
     expect(second).to.deep.equal({ skipped: "the previous sweep is still running" });
-    expect(first).to.include({ destroyed: 1, kept: 1 });
-    expect(destroyed).to.deep.equal(["VERBU-9701"]);
+    expect(first).to.include({ destroyed: 0, queued: 1, kept: 1 });
+    expect((first as SweepResult).entries[0]).to.include({ outcome: "queued", jobId: "job-7" });
+    expect(destroyed).to.deep.equal([]);
+    expect(jobs).to.have.length(1);
+    expect(jobs[0][0]).to.equal("VERBU-9701");
+    expect(jobs[0][1]).to.match(/^idle cleanup: idle 9d since the last deploy at \S+ \(idle TTL 7d\)$/);
+    expect(lines).to.include("cleanup: queued VERBU-9701: destroy job job-7");
     expect(lines).to.include("cleanup: sweep skipped, the previous one is still running");
   });
 
