@@ -53,8 +53,11 @@ export interface CleanupServiceOptions {
   readonly settings: CleanupSettings;
   /** The service's log: one line per environment and sweep. */
   readonly log: (line: string) => void;
-  /** The service's job queue: a destroy job for the ticket, its reason in the job's output. */
-  readonly enqueueDestroy: (ticket: string, reason: string) => Promise<{ id: string }>;
+  /**
+   * The service's job queue: a destroy job for the ticket (JobRequest kind "destroy"), `reason` as the job's reason
+   * ("jira: ..." or "idle cleanup: ..."), `requestedBy` the caller's name for the job and the audit.
+   */
+  readonly enqueueDestroy: (ticket: string, reason: string, requestedBy: "jira" | "cleanup") => Promise<{ id: string }>;
 }
 
 export interface CleanupService {
@@ -81,7 +84,7 @@ export function cleanupService(options: CleanupServiceOptions): CleanupService {
         log: options.log,
         // Each removal is a destroy job: in the job history, serialized with the ticket's other runs.
         destroy: async (ticket, reason) => {
-          const job = await options.enqueueDestroy(ticket, `idle cleanup: ${reason}`);
+          const job = await options.enqueueDestroy(ticket, `idle cleanup: ${reason}`, "cleanup");
           return { outcome: "queued", detail: `destroy job ${job.id}`, jobId: job.id };
         },
       });
@@ -94,7 +97,7 @@ export function cleanupService(options: CleanupServiceOptions): CleanupService {
     sweep: sweepIntervalMs === undefined ? undefined : { intervalMs: sweepIntervalMs, run },
     onJiraEvent: jiraHandler({
       releasedStatuses: options.settings.releasedStatuses,
-      enqueueDestroy: options.enqueueDestroy,
+      enqueueDestroy: (ticket, reason) => options.enqueueDestroy(ticket, `jira: ${reason}`, "jira"),
       refusal: destroyRefusal(options.driver, store),
     }),
   };

@@ -42,13 +42,13 @@ describe("cleanup in the service", () => {
       "verbu-9702": ours(daysAgo(1)),
     });
     const lines: string[] = [];
-    const jobs: [string, string][] = [];
+    const jobs: [string, string, string][] = [];
     const service = cleanupService({
       driver: driver as unknown as DriverApi,
       store,
       settings: cleanupSettings({}),
       log: (l) => lines.push(l),
-      enqueueDestroy: async (ticket, reason) => (jobs.push([ticket, reason]), { id: "job-7" }),
+      enqueueDestroy: async (ticket, reason, by) => (jobs.push([ticket, reason, by]), { id: "job-7" }),
     });
     expect(service.sweep?.intervalMs).to.equal(3_600_000);
     const [first, second] = await Promise.all([service.sweep!.run(), service.sweep!.run()]);
@@ -58,6 +58,7 @@ describe("cleanup in the service", () => {
     expect(destroyed).to.deep.equal([]);
     expect(jobs).to.have.length(1);
     expect(jobs[0][0]).to.equal("VERBU-9701");
+    expect(jobs[0][2]).to.equal("cleanup");
     expect(jobs[0][1]).to.match(/^idle cleanup: idle 9d since the last deploy at \S+ \(idle TTL 7d\)$/);
     expect(lines).to.include("cleanup: queued VERBU-9701: destroy job job-7");
     expect(lines).to.include("cleanup: sweep skipped, the previous one is still running");
@@ -71,7 +72,10 @@ describe("cleanup in the service", () => {
       store,
       settings: cleanupSettings({ QA_SWEEP_INTERVAL: "off" }),
       log: () => undefined,
-      enqueueDestroy: async (ticket) => (jobs.push(ticket), { id: `job-${jobs.length}` }),
+      enqueueDestroy: async (ticket, reason, by) => (
+        jobs.push(`${ticket} ${by} ${reason}`),
+        { id: `job-${jobs.length}` }
+      ),
     });
     expect(service.sweep).to.equal(undefined);
     expect(await service.onJiraEvent(released("VERBU-9701"))).to.include({ action: "destroy", jobId: "job-1" });
@@ -82,6 +86,8 @@ describe("cleanup in the service", () => {
     expect((await service.onJiraEvent(released("VERBU-9799"))).reason).to.match(
       /, but VERBU-9799 has no environment \(no stack verbu-9799\)$/,
     );
-    expect(jobs).to.deep.equal(["VERBU-9701"]);
+    expect(jobs).to.deep.equal([
+      'VERBU-9701 jira jira: VERBU-9701 moved to Jira status "Done" (released: Released, Closed, Done)',
+    ]);
   });
 });
