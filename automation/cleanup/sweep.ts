@@ -66,7 +66,13 @@ export async function ownershipProblem(
 ): Promise<string | undefined> {
   const noRecord = notOursReason(environment, "", { state: "absent" });
   if (noRecord) return noRecord;
-  const namespace = featureOf(environment.ticket).name;
+  let namespace: string;
+  try {
+    namespace = featureOf(environment.ticket).name;
+  } catch (error) {
+    // A stack made by hand under a name the naming rules refuse: no namespace of ours can carry that name.
+    return `stack ${environment.stack} does not follow qa-env's naming rules (${(error as Error).message})`;
+  }
   try {
     return notOursReason(environment, namespace, await store.namespace(environment.stack, namespace));
   } catch (error) {

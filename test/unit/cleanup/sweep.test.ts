@@ -144,6 +144,18 @@ describe("sweep (in-memory backend and cluster)", () => {
   });
 });
 
+describe("sweep and stacks made by hand", () => {
+  it("keeps a stack whose name the naming rules refuse, even with record tags, and sweeps the others", async () => {
+    const { store, driver, destroyed } = fakeBackend({ Team_Stack: ours(OLD), "verbu-9701": ours(OLD) });
+    const result = await sweep({ driver, store, idleTtlMs: DAY, now, log: () => undefined });
+    expect(destroyed).to.deep.equal(["VERBU-9701"]);
+    expect(result.entries[0]).to.include({ ticket: "Team_Stack", action: "keep", outcome: "kept" });
+    expect(result.entries[0].reason).to.match(
+      /, but stack Team_Stack does not follow qa-env's naming rules \(stack "Team_Stack": "team_stack" cannot name a namespace/,
+    );
+  });
+});
+
 describe("destroyRefusal (the Jira hook's marker check)", () => {
   it("allows ours, refuses a foreign stack, a foreign namespace and a ticket without a stack", async () => {
     const { store, driver } = fakeBackend({
