@@ -132,3 +132,23 @@ export function changedTags(
 ): Record<string, string> {
   return Object.fromEntries(Object.entries(wanted).filter(([key, value]) => current[key] !== value));
 }
+
+/** A pin keeps an environment from idle cleanup; kept as stack tags next to the record, read back the same way. */
+export interface Pin {
+  readonly pinnedBy: string;
+  /** ISO 8601. */
+  readonly pinnedAt: string;
+}
+
+export const PIN_TAGS = { pinnedBy: "qa-k8s:pinned-by", pinnedAt: "qa-k8s:pinned-at" } as const;
+
+export function pinToTags(pin: Pin): Record<string, string> {
+  return { [PIN_TAGS.pinnedBy]: pin.pinnedBy, [PIN_TAGS.pinnedAt]: pin.pinnedAt };
+}
+
+/** The pin from tags; a pinned-by alone still pins (someone meant to keep it), with an unknown time. */
+export function pinFromTags(tags: Readonly<Record<string, string | undefined>>): Pin | undefined {
+  const pinnedBy = tags[PIN_TAGS.pinnedBy];
+  if (!pinnedBy) return undefined;
+  return { pinnedBy, pinnedAt: tags[PIN_TAGS.pinnedAt] ?? "" };
+}

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from "commander";
 import { BadInputError, EXIT_CODES, ExitCode } from "../exitCodes";
 import { parseDurationSeconds, parseWholeNumber } from "./args";
+import * as cleanupCommands from "./cleanupCommands";
 import * as commands from "./commands";
 import { CliContext, GlobalOptions, errorDocument, reportError } from "./run";
 
@@ -24,7 +25,8 @@ Examples:
   qa-env deploy VERBU-6202
   qa-env deploy --branch "\${bamboo_planRepository_branchName}" --json
   qa-env status VERBU-6202
-  qa-env capacity`;
+  qa-env capacity
+  qa-env cleanup --dry-run`;
 
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((line) => `  ${line}`).join("\n")}`;
@@ -57,7 +59,7 @@ export function buildProgram(context: CliContext): { program: Command; exitCode:
   const write = { writeOut: (s: string) => context.io.out(s), writeErr: (s: string) => context.io.err(s) };
   program
     .description(
-      "Feature QA environments (one per Jira ticket): deploy, preview, destroy, list, status, logs, capacity.",
+      "Feature QA environments (one per Jira ticket): deploy, preview, destroy, list, status, logs, capacity, cleanup.",
     )
     .option("--json", "machine output: one JSON document on stdout, JSON lines on stderr")
     .option("--parallel <n>", "engine operations at once (1-1024; default 64)")
@@ -152,6 +154,42 @@ export function buildProgram(context: CliContext): { program: Command; exitCode:
     .description("how many more environments of this size fit, what limits them, and the room on every node")
     .addHelpText("after", examples("qa-env capacity", "qa-env capacity --json"))
     .action(() => run((g) => commands.capacity(context, g))());
+
+  program
+    .command("cleanup")
+    .description(
+      "destroy environments idle since their last deploy (pinned ones, runs in progress and anything not made by " +
+        "qa-env are kept); logs each decision and why",
+    )
+    .option("--dry-run", "decide and log, destroy nothing")
+    .option(
+      "--idle-days <n>",
+      `days without a deploy before an environment goes (1-3650; default ${cleanupCommands.DEFAULT_IDLE_DAYS})`,
+    )
+    .addHelpText(
+      "after",
+      examples(
+        "qa-env cleanup --dry-run",
+        "qa-env cleanup --idle-days 14 --json",
+        "crontab: 0 3 * * * cd /opt/qa-k8s && scripts/qa-env cleanup >> /var/log/qa-env-cleanup.log 2>&1",
+      ),
+    )
+    .action((options) => run((g) => cleanupCommands.cleanup(context, g, options))());
+
+  program
+    .command("pin")
+    .argument("[ticket]", "Jira ticket")
+    .option("--by <name>", "who pins (default: Bamboo's user, else the OS user)")
+    .description("keep the environment from idle cleanup until it is unpinned")
+    .addHelpText("after", examples("qa-env pin VERBU-6202 --by jane.doe", "qa-env pin VERBU-6202 --json"))
+    .action((ticket, options) => run((g) => cleanupCommands.pinCommand(context, g, ticket, options))());
+
+  program
+    .command("unpin")
+    .argument("[ticket]", "Jira ticket")
+    .description("let idle cleanup remove the environment again")
+    .addHelpText("after", examples("qa-env unpin VERBU-6202"))
+    .action((ticket) => run((g) => cleanupCommands.unpinCommand(context, g, ticket))());
 
   return { program, exitCode: () => code };
 }

@@ -5,6 +5,7 @@ import { exitCodeOf, DriverError, ExitCode, EXIT_CODES } from "../exitCodes";
 import type { DriverSettings } from "../driver";
 import { ProgressReporter, progressMode, ProgressSnapshot, StepUpdate } from "../progress";
 import type { DriverMessage } from "../types";
+import type { CleanupStore } from "../cleanup/store";
 import type { DriverApi, DriverFactory } from "./driverApi";
 import { cancelOnSignals, SignalSource } from "./signals";
 
@@ -27,6 +28,8 @@ export interface GlobalOptions {
 export interface CliContext {
   readonly io: CliIo;
   readonly makeDriver: DriverFactory;
+  /** Stack tags and namespaces for cleanup and pins, on the driver's backend. @default the real workspace's */
+  readonly makeStore?: (driver: DriverApi) => CleanupStore;
 }
 
 /** What a command body gets: the driver, the cancel signal, and progress wired to stderr. */
