@@ -60,6 +60,12 @@ function checkedTicket(ticket: string, where: string): string {
   }
 }
 
+/** @kubernetes/client-node's ApiException carries the API server's HTTP status as `code`. */
+function clientErrorCode(error: unknown): number | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "number" && code >= 400 && code < 500 ? code : undefined;
+}
+
 const isFragment = (request: FastifyRequest) => request.headers["x-qa-fragment"] === "1";
 
 export function statusPage(deps: PageDeps): (app: FastifyInstance) => Promise<void> {
@@ -162,6 +168,9 @@ export function statusPage(deps: PageDeps): (app: FastifyInstance) => Promise<vo
         [status, title, message] = [error.statusCode, error.title, error.message];
       } else if (error instanceof BadInputError || (error as Error).name === "BadInputError") {
         [status, title, message] = [400, "Bad input", messageOf(error)];
+      } else if (clientErrorCode(error)) {
+        // The API server's own refusal (e.g. no previous container to read a log from): the request, not the page.
+        [status, title, message] = [clientErrorCode(error)!, "Refused by the cluster", messageOf(error)];
       } else if ((error as { statusCode?: number }).statusCode && (error as { statusCode: number }).statusCode < 500) {
         [status, title, message] = [(error as { statusCode: number }).statusCode, "Bad request", messageOf(error)];
       } else {
