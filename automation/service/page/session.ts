@@ -80,7 +80,14 @@ export function crossSiteProblem(request: RequestOrigin): string | undefined {
     } catch {
       return `Origin "${request.origin}" is not a URL`;
     }
-    if (!request.host || originHost !== request.host) {
+    // Through URL both sides drop a default port (http://h:80 is http://h), as browsers do in Origin.
+    let host: string | undefined;
+    try {
+      host = request.host ? new URL(`${new URL(request.origin).protocol}//${request.host}`).host : undefined;
+    } catch {
+      host = undefined;
+    }
+    if (!host || originHost !== host) {
       return `Origin ${request.origin} is not this page's host (${request.host ?? "no Host header"})`;
     }
   }
