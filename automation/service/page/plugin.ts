@@ -1,8 +1,6 @@
 // The status page as a fastify plugin: register it with app.register(statusPage(deps)). It is encapsulated: its form
 // body parser, security headers and HTML error pages apply to its own routes only, not to the JSON API beside it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { featureFromStack } from "../../../environments/feature";
-import { BadInputError } from "../../exitCodes";
 import type { Caller, Job, JobRequest } from "../contracts";
 import { CONTENT_SECURITY_POLICY } from "./assets";
 import { hasScope } from "./format";
@@ -10,7 +8,8 @@ import { environmentView, expandedSet, gatherList, messageOf, PageDriver } from 
 import { html } from "./html";
 import { environmentRows } from "./renderEnvironments";
 import * as page from "./renderPage";
-import { describeValidation, SCHEMAS, ValidationProblem } from "./schemas";
+import { checkedTicket, describeError, PageProblem } from "./errors";
+import { SCHEMAS } from "./schemas";
 import * as session from "./session";
 import { DEFAULT_FRONT_ENDS, FrontEnd, PageContext } from "./view";
 
@@ -39,32 +38,6 @@ interface Session {
 }
 
 type Body = Record<string, string | undefined>;
-
-/** Thrown inside handlers; the plugin's error handler renders it as a page (or a fragment for the page's script). */
-class PageProblem extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly title: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** The environment wing's own rules for a ticket (reserved namespaces, label length), as the driver applies them. */
-function checkedTicket(ticket: string, where: string): string {
-  try {
-    return featureFromStack(ticket).ticket;
-  } catch (error) {
-    throw new PageProblem(400, "Bad input", `${where} field "ticket": ${messageOf(error)}`);
-  }
-}
-
-/** @kubernetes/client-node's ApiException carries the API server's HTTP status as `code`. */
-function clientErrorCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === "number" && code >= 400 && code < 500 ? code : undefined;
-}
 
 const isFragment = (request: FastifyRequest) => request.headers["x-qa-fragment"] === "1";
 
@@ -134,13 +107,15 @@ export function statusPage(deps: PageDeps): (app: FastifyInstance) => Promise<vo
   };
 
   return async (app) => {
-    app.addContentTypeParser(
-      "application/x-www-form-urlencoded",
-      { parseAs: "string", bodyLimit: 65_536 },
-      (_req, body, done) => {
-        done(null, Object.fromEntries(new URLSearchParams(body as string)));
-      },
-    );
+    // Forms post urlencoded bodies; fastify parses only JSON by itself. A parser the server already has is kept.
+    if (!app.hasContentTypeParser("application/x-www-form-urlencoded"))
+      app.addContentTypeParser(
+        "application/x-www-form-urlencoded",
+        { parseAs: "string", bodyLimit: 65_536 },
+        (_req, body, done) => {
+          done(null, Object.fromEntries(new URLSearchParams(body as string)));
+        },
+      );
 
     app.addHook("onSend", async (_request, reply) => {
       reply.header("content-security-policy", CONTENT_SECURITY_POLICY);
@@ -153,30 +128,15 @@ export function statusPage(deps: PageDeps): (app: FastifyInstance) => Promise<vo
     app.setErrorHandler(async (error, request, reply) => {
       const s = sessionOf(request);
       const ctx = s ? contextOf(s) : undefined;
-      let status: number;
-      let title: string;
-      let message: string;
-      const validation = (error as { validation?: ValidationProblem[]; validationContext?: string }).validation;
-      if (validation?.length) {
-        const where = (error as { validationContext?: string }).validationContext ?? "request";
-        const input = (where === "body" ? request.body : where === "params" ? request.params : request.query) as Record<
-          string,
-          unknown
-        >;
-        [status, title, message] = [400, "Bad input", describeValidation(where, validation[0], input)];
-      } else if (error instanceof PageProblem) {
-        [status, title, message] = [error.statusCode, error.title, error.message];
-      } else if (error instanceof BadInputError || (error as Error).name === "BadInputError") {
-        [status, title, message] = [400, "Bad input", messageOf(error)];
-      } else if (clientErrorCode(error)) {
-        // The API server's own refusal (e.g. no previous container to read a log from): the request, not the page.
-        [status, title, message] = [clientErrorCode(error)!, "Refused by the cluster", messageOf(error)];
-      } else if ((error as { statusCode?: number }).statusCode && (error as { statusCode: number }).statusCode < 500) {
-        [status, title, message] = [(error as { statusCode: number }).statusCode, "Bad request", messageOf(error)];
-      } else {
-        request.log.error({ err: error }, "status page failed");
-        [status, title, message] = [500, "Something broke", `the page could not be built: ${messageOf(error)}`];
-      }
+      const where = (error as { validationContext?: string }).validationContext;
+      const input = where === "body" ? request.body : where === "params" ? request.params : request.query;
+      const problem = describeError(error, input as Record<string, unknown> | undefined);
+      if (!problem) request.log.error({ err: error }, "status page failed");
+      const { status, title, message } = problem ?? {
+        status: 500,
+        title: "Something broke",
+        message: `the page could not be built: ${messageOf(error)}`,
+      };
       if (isFragment(request))
         return send(reply, status, html`<p class="error" role="alert">${title}: ${message}</p>`.value);
       return send(reply, status, page.problemPage(title, message, ctx));
@@ -220,7 +180,7 @@ export function statusPage(deps: PageDeps): (app: FastifyInstance) => Promise<vo
     app.get("/ui/environments/:ticket", { schema: SCHEMAS.environment }, async (request, reply) => {
       const s = require(request, reply, "read");
       if (!s) return reply;
-      const { ticket } = request.params as { ticket: string };
+      const ticket = checkedTicket((request.params as { ticket: string }).ticket, "params");
       const summary = (await deps.driver.list()).find((e) => e.ticket.toUpperCase() === ticket.toUpperCase());
       if (!summary)
         throw new PageProblem(
@@ -239,7 +199,8 @@ export function statusPage(deps: PageDeps): (app: FastifyInstance) => Promise<vo
     app.get("/ui/environments/:ticket/services/:service/logs", { schema: SCHEMAS.logs }, async (request, reply) => {
       const s = require(request, reply, "read");
       if (!s) return reply;
-      const { ticket, service } = request.params as { ticket: string; service: string };
+      const { service } = request.params as { service: string };
+      const ticket = checkedTicket((request.params as { ticket: string }).ticket, "params");
       const { previous, tail } = request.query as { previous: boolean; tail: number };
       const lines = await deps.driver.logs(ticket, service, { previous, tail });
       const view = { ticket, service, previous, tail, lines };

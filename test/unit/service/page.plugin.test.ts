@@ -206,6 +206,12 @@ describe("status page plugin (fastify inject)", () => {
     expect(log.statusCode).to.equal(200);
     expect(log.body).to.contain("boot &lt;script&gt;alert(1)&lt;/script&gt;");
     expect(driver.calls).to.include("logs VERBU-6202 auth");
+    const reserved = await app.inject({
+      url: "/ui/environments/kube-system/services/auth/logs",
+      headers: cookie(READ),
+    });
+    expect(reserved.statusCode).to.equal(400);
+    expect(reserved.body).to.contain("params field &quot;ticket&quot;");
     const unknown = await app.inject({ url: "/ui/environments/VERBU-6202/services/nope/logs", headers: cookie(READ) });
     expect(unknown.statusCode).to.equal(400);
     expect(unknown.body).to.contain("service &quot;nope&quot; has no pod");
