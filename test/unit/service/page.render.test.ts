@@ -187,6 +187,13 @@ describe("status page renderers", () => {
       expect(deployer).to.contain('action="/ui/environments/VERBU-6202/delete"');
       expect(deployer.match(/name="csrf" value="CSRF-VALUE"/g)).to.have.length(2);
     });
+    it("escape a hostile ticket everywhere it appears (text, attributes, ids, form fields)", () => {
+      const summary = { ticket: HOSTILE, stack: "x", updateInProgress: false };
+      const out = environmentRows({ summary, error: "x" }, ctx(["deploy"]), true).value;
+      expect(out).not.to.contain("<script>");
+      expect(out).to.contain('data-ticket="&lt;script&gt;alert(1)&lt;/script&gt;"');
+      expect(out).to.contain('id="env-_script_alert_1___script_"');
+    });
     it("say why when the status could not be read", () => {
       const summary = { ticket: "T-9", stack: "t-9", updateInProgress: false };
       const out = environmentRows({ summary, error: `boom ${HOSTILE}` }, ctx(["read"]), true).value;
