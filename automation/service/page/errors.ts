@@ -65,7 +65,8 @@ export function describeError(
     return { status: e.code, title: "Refused by the cluster", message: messageOf(error) };
   }
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    return { status: e.statusCode, title: "Bad request", message: messageOf(error) };
+    const title = e.statusCode === 404 ? "Not found" : e.statusCode === 409 ? "Refused" : "Bad request";
+    return { status: e.statusCode, title, message: messageOf(error) };
   }
   return undefined;
 }

@@ -39,6 +39,17 @@ interface Session {
 
 type Body = Record<string, string | undefined>;
 
+/**
+ * What the server's audit hook (onResponse, on every changing request) reads: who asked, and for which ticket and
+ * job with what outcome. Shaped as svc-api's request.caller / request.auditNote; set here without importing its
+ * module augmentation so the plugin stands alone.
+ */
+interface AuditedRequest {
+  caller?: Caller;
+  auditNote?: { ticket?: string; jobId?: string; outcome?: string };
+}
+const noteFor = (request: FastifyRequest) => request as unknown as AuditedRequest;
+
 const isFragment = (request: FastifyRequest) => request.headers["x-qa-fragment"] === "1";
 
 export function statusPage(deps: PageDeps): (app: FastifyInstance) => Promise<void> {
@@ -72,6 +83,7 @@ export function statusPage(deps: PageDeps): (app: FastifyInstance) => Promise<vo
         );
       return undefined;
     }
+    noteFor(request).caller = s.caller;
     if (!hasScope(s.caller, scope)) {
       throw new PageProblem(
         403,
@@ -101,7 +113,10 @@ export function statusPage(deps: PageDeps): (app: FastifyInstance) => Promise<vo
     reply.code(statusCode).type("text/html; charset=utf-8").send(body);
 
   const enqueue = async (request: FastifyRequest, reply: FastifyReply, job: JobRequest) => {
+    noteFor(request).auditNote = { ticket: job.ticket };
     const queued = await deps.jobs.enqueue(job);
+    const code = isFragment(request) ? 202 : 303;
+    noteFor(request).auditNote = { ticket: job.ticket, jobId: queued.id, outcome: `${code} queued` };
     if (isFragment(request)) return send(reply, 202, page.jobFragment({ job: queued, output: "" }).value);
     return reply.redirect(`/ui/jobs/${encodeURIComponent(queued.id)}`, 303);
   };
@@ -137,6 +152,10 @@ export function statusPage(deps: PageDeps): (app: FastifyInstance) => Promise<vo
         title: "Something broke",
         message: `the page could not be built: ${messageOf(error)}`,
       };
+      if (request.method !== "GET") {
+        const audited = noteFor(request);
+        audited.auditNote = { ...audited.auditNote, outcome: `${status} ${message}` };
+      }
       if (isFragment(request))
         return send(reply, status, html`<p class="error" role="alert">${title}: ${message}</p>`.value);
       return send(reply, status, page.problemPage(title, message, ctx));
@@ -152,6 +171,7 @@ export function statusPage(deps: PageDeps): (app: FastifyInstance) => Promise<vo
       const token = (request.body as Body).token ?? "";
       const caller = deps.authenticate(token);
       if (!caller) return send(reply, 401, page.signInPage("That token is not valid: check it and try again."));
+      noteFor(request).caller = caller;
       reply.header("set-cookie", session.sessionCookie(token, request.protocol === "https"));
       return reply.redirect("/", 303);
     });

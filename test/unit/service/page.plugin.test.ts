@@ -9,6 +9,11 @@ const DEPLOY = "deploy-token-1234";
 const READ = "read-token-5678";
 const HOSTILE = "<script>alert(1)</script>";
 const FORM = "application/x-www-form-urlencoded";
+// svc-api's server's ajv options (automation/service/server.ts): extra fields are refused, not dropped.
+const SERVER_OPTIONS = {
+  ajv: { customOptions: { removeAdditional: false, verbose: true, allErrors: false } },
+} as const;
+const audit: Record<string, unknown>[] = [];
 const cookie = (token: string) => ({ cookie: `qa_session=${token}` });
 
 describe("status page plugin (fastify inject)", () => {
@@ -25,7 +30,14 @@ describe("status page plugin (fastify inject)", () => {
     driver.add("VERBU-7000", [{ service: "wallet" }]);
     driver.logLines.set("VERBU-6202/auth", [{ pod: "auth-1", container: "auth", text: `boot ${HOSTILE}` }]);
     jobs = new FakeJobs(driver);
-    app = Fastify();
+    app = Fastify(SERVER_OPTIONS);
+    // What svc-api's server does on every changing request: reads request.caller and request.auditNote.
+    audit.length = 0;
+    app.addHook("onResponse", async (request, reply) => {
+      if (request.method === "GET") return;
+      const r = request as unknown as { caller?: { name: string }; auditNote?: Record<string, string> };
+      audit.push({ actor: r.caller?.name ?? "anonymous", url: request.url, status: reply.statusCode, ...r.auditNote });
+    });
     await app.register(statusPage({ driver, jobs, authenticate, jiraBrowseUrl: "https://jira.example.test/browse/" }));
   });
   afterEach(() => app.close());
@@ -94,6 +106,8 @@ describe("status page plugin (fastify inject)", () => {
     });
     expect(refused.statusCode).to.equal(403);
     expect(refused.body).to.contain("this needs &quot;deploy&quot;");
+    expect(audit.at(-1)).to.deep.include({ actor: "reader", status: 403 });
+    expect(String(audit.at(-1)!.outcome)).to.match(/^403 reader has scopes \[read\]/);
     expect(jobs.jobs.size).to.equal(0);
   });
 
@@ -135,6 +149,14 @@ describe("status page plugin (fastify inject)", () => {
     expect(go.statusCode).to.equal(303);
     expect(go.headers.location).to.equal("/ui/jobs/job-1");
     const job = await jobs.get("job-1");
+    expect(audit.at(-1)).to.deep.equal({
+      actor: "deployer",
+      url: "/ui/environments",
+      status: 303,
+      ticket: "VERBU-1",
+      jobId: "job-1",
+      outcome: "303 queued",
+    });
     expect(job).to.deep.include({
       kind: "deploy",
       ticket: "VERBU-1",
@@ -170,6 +192,9 @@ describe("status page plugin (fastify inject)", () => {
     const reserved = await post("/ui/environments", DEPLOY, { ticket: "kube-system", csrf, confirmed: "yes" });
     expect(reserved.statusCode).to.equal(400);
     expect(reserved.body).to.contain("kube-system");
+    const extra = await post("/ui/environments", DEPLOY, { ticket: "T-1", csrf, bogus: "1" });
+    expect(extra.statusCode).to.equal(400);
+    expect(extra.body).to.contain("body field &quot;bogus&quot; is not expected here");
     const tail = await app.inject({
       url: "/ui/environments/VERBU-6202/services/auth/logs?tail=0",
       headers: cookie(READ),
