@@ -1,6 +1,8 @@
 // The status page as a fastify plugin: register it with app.register(statusPage(deps)). It is encapsulated: its form
 // body parser, security headers and HTML error pages apply to its own routes only, not to the JSON API beside it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+// For its FastifySchema augmentation (`hide`): the page keeps its routes out of the API document.
+import type {} from "@fastify/swagger";
 import type { Caller, Job, JobRequest } from "../contracts";
 import { CONTENT_SECURITY_POLICY } from "./assets";
 import { hasScope } from "./format";
@@ -161,7 +163,7 @@ export function statusPage(deps: PageDeps): (app: FastifyInstance) => Promise<vo
       return send(reply, status, page.problemPage(title, message, ctx));
     });
 
-    app.get("/sign-in", async (request, reply) => {
+    app.get("/sign-in", { schema: SCHEMAS.signInForm }, async (request, reply) => {
       if (sessionOf(request)) return reply.redirect("/", 303);
       return send(reply, 200, page.signInPage());
     });

@@ -27,13 +27,23 @@ const strictObject = (properties: Record<string, unknown>, required: string[] = 
   required,
 });
 
+// The page's routes answer HTML to browsers: @fastify/swagger leaves them out of the API's /openapi.json (and so out
+// of its fuzzing, whose status-code checks expect JSON answers); their schemas still validate every request.
+const PAGE = { hide: true } as const;
+
 export const SCHEMAS = {
-  list: { querystring: strictObject({ expanded: EXPANDED }) },
+  signInForm: { ...PAGE },
+  list: {
+    ...PAGE,
+    querystring: strictObject({ expanded: EXPANDED }),
+  },
   environment: {
+    ...PAGE,
     params: strictObject({ ticket: TICKET }, ["ticket"]),
     querystring: strictObject({ expanded: { type: "boolean" } }),
   },
   deploy: {
+    ...PAGE,
     body: strictObject(
       {
         ticket: TICKET,
@@ -45,10 +55,12 @@ export const SCHEMAS = {
     ),
   },
   remove: {
+    ...PAGE,
     params: strictObject({ ticket: TICKET }, ["ticket"]),
     body: strictObject({ csrf: CSRF, confirmed: CONFIRMED }),
   },
   logs: {
+    ...PAGE,
     params: strictObject({ ticket: TICKET, service: SERVICE }, ["ticket", "service"]),
     querystring: strictObject({
       previous: { type: "boolean", default: false },
@@ -56,10 +68,17 @@ export const SCHEMAS = {
     }),
   },
   job: {
+    ...PAGE,
     params: strictObject({ id: { type: "string", minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9_-]+$" } }, ["id"]),
   },
-  signIn: { body: strictObject({ token: { type: "string", minLength: 1, maxLength: 4096 } }, ["token"]) },
-  signOut: { body: strictObject({ csrf: CSRF }) },
+  signIn: {
+    ...PAGE,
+    body: strictObject({ token: { type: "string", minLength: 1, maxLength: 4096 } }, ["token"]),
+  },
+  signOut: {
+    ...PAGE,
+    body: strictObject({ csrf: CSRF }),
+  },
 } as const;
 
 export interface ValidationProblem {
