@@ -226,6 +226,7 @@ export class Driver {
             recovered = await recoverPendingOperations(stack, {
               cluster: () => environmentCluster(stack, this.envVars),
               stateFile: files.stateFile,
+              locksVisible: files.lockDir !== undefined,
               signal: options.signal,
               onMessage: (kind, text) => this.message(feature.ticket, kind, text),
             });

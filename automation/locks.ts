@@ -40,14 +40,16 @@ export function parseLockFile(text: string): LockHolder | undefined {
 // The CLI's own wording (diy/lock.go checkForLock): "  <url>: created by <user>@<host> (pid <n>) at <RFC3339>".
 const HOLDER_LINE = /created by (.*)@([^@\s]*) \(pid (\d+)\) at (\S+)/g;
 
-/** Holders named in a ConcurrentUpdateError's text (any backend that uses the DIY lock protocol). */
+/**
+ * Holders named in a ConcurrentUpdateError's text (any backend that uses the DIY lock protocol), each once: the
+ * postgres:// backend's text names every holder twice.
+ */
 export function holdersFromErrorText(text: string): LockHolder[] {
-  return [...text.matchAll(HOLDER_LINE)].map((m) => ({
-    username: m[1],
-    hostname: m[2],
-    pid: Number(m[3]),
-    since: m[4],
-  }));
+  const unique = new Map<string, LockHolder>();
+  for (const m of text.matchAll(HOLDER_LINE)) {
+    unique.set(m[0], { username: m[1], hostname: m[2], pid: Number(m[3]), since: m[4] });
+  }
+  return [...unique.values()];
 }
 
 export function describeHolder(holder: LockHolder | undefined): string {

@@ -14,6 +14,7 @@ import {
   importCandidates,
   mayHoldPendingOperations,
   ownFieldManager,
+  PendingOperation,
   pendingOperations,
   resolvePendingCreates,
 } from "./recovery";
@@ -30,6 +31,11 @@ export interface RecoveryOptions {
    * of ~1.5 s that loads the whole state). @default always export
    */
   readonly stateFile?: string;
+  /**
+   * Whether the driver sees the backend's locks (a file backend) and has waited out live ones before this runs. On
+   * any other backend the export may be a LIVE run's state, whose creates are in flight, not crashed.
+   */
+  readonly locksVisible: boolean;
   readonly signal?: AbortSignal;
   readonly onMessage: (kind: DriverMessage["kind"], text: string) => void;
 }
@@ -43,6 +49,7 @@ export async function recoverPendingOperations(stack: Stack, options: RecoveryOp
   const state = (await stack.exportStack()) as ExportedState;
   const pending = pendingOperations(state);
   if (pending.length === 0) return 0;
+  if (!options.locksVisible) return clearUnderTheLock(stack, pending, options);
   const cluster = await options.cluster();
   const found = cluster ? await fieldManagersOnCluster(stack.name, cluster, importCandidates(state)) : new Map();
   const resolution = resolvePendingCreates(state, found);
@@ -71,6 +78,27 @@ export async function recoverPendingOperations(stack: Stack, options: RecoveryOp
     "recovered",
     `${stack.name}: pending operations resolved (${resolution.imported} imported, ${resolution.cleared} cleared)`,
   );
+  return pending.length;
+}
+
+/**
+ * Recovery where the locks are out of sight: only a refresh may resolve, since it takes the lock (a live run's
+ * makes it fail with ConcurrentUpdateError, which the lock wait waits out) and reads the state under it. It clears
+ * the pending creates; the up after it applies with force (PULUMI_K8S_ENABLE_PATCH_FORCE), so objects a crashed run
+ * created are taken over instead of failing with a field conflict against the dead run's field manager.
+ */
+async function clearUnderTheLock(stack: Stack, pending: readonly PendingOperation[], options: RecoveryOptions) {
+  options.onMessage(
+    "recovering",
+    `${stack.name}: the state holds ${pending.length} pending operations (${describePending(pending)}) and this ` +
+      "backend's locks cannot be read: refreshing under the stack's lock, clearing the pending creates; the up " +
+      "then takes over what a crashed run created (forced server-side apply)",
+  );
+  const workspace = stack.workspace as LocalWorkspace;
+  const refresh = ["refresh", "--yes", "--skip-preview", "--non-interactive", "--clear-pending-creates"];
+  await runCli(workspace, [...refresh, "--stack", stack.name], { ...workspace.envVars }, options.signal);
+  workspace.envVars.PULUMI_K8S_ENABLE_PATCH_FORCE = "true";
+  options.onMessage("recovered", `${stack.name}: pending operations cleared under the lock`);
   return pending.length;
 }
 

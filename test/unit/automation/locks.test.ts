@@ -51,6 +51,8 @@ describe("stack locks of the file backend", () => {
       { username: "jane.doe", hostname: "agent-7.example.test", pid: 991, since: "2026-12-02T18:05:00Z" },
     ]);
     expect(holdersFromErrorText("some other failure")).to.deep.equal([]);
+    // The postgres:// backend names each holder twice in its text.
+    expect(holdersFromErrorText(`${ENGINE_ERROR}\n${ENGINE_ERROR}`)).to.have.length(1);
   });
 
   it("names who holds the lock since when", () => {
