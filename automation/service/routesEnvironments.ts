@@ -167,7 +167,7 @@ export async function environmentRoutes(app: FastifyInstance): Promise<void> {
       if (!summary) throw notFound(`${feature.ticket}: no environment (stack ${feature.name} does not exist)`);
       const { tail, previous, follow } = request.query;
       if (follow)
-        return streamLogs(reply, (onLine, signal) =>
+        return streamLogs(reply, app.qaStream(reply.raw), (onLine, signal) =>
           driver.logs(feature.ticket, service, { tail, previous, follow: true, onLine, signal }),
         );
       const lines = await driver.logs(feature.ticket, service, { tail, previous });
@@ -185,10 +185,11 @@ type LogLineSink = Parameters<NonNullable<import("../observeTypes").LogOptions["
  */
 async function streamLogs(
   reply: FastifyReply,
+  closed: AbortSignal,
   start: (onLine: (line: LogLineSink) => void, signal: AbortSignal) => Promise<unknown>,
 ): Promise<FastifyReply> {
   const abort = new AbortController();
-  reply.raw.on("close", () => abort.abort());
+  closed.addEventListener("abort", () => abort.abort());
   const body = new PassThrough();
   body.on("close", () => abort.abort());
   let opened!: () => void;

@@ -76,10 +76,9 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
     async (request, reply) => {
       await jobOf(request.params.id);
       const id = request.params.id;
-      const closed = new AbortController();
       reply.hijack();
       const raw = reply.raw;
-      raw.on("close", () => closed.abort());
+      const closed = app.qaStream(raw);
       raw.writeHead(200, {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache",
@@ -88,7 +87,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
       });
       let offset = resumeOffset(request.headers["last-event-id"] as string | undefined);
       try {
-        while (!closed.signal.aborted) {
+        while (!closed.aborted) {
           // State first, then output: output is appended before a job is finished, so an ended job's output is whole.
           const job = await jobOf(id);
           const text = await store.output(id, offset);
@@ -100,7 +99,7 @@ export async function jobRoutes(app: FastifyInstance): Promise<void> {
             raw.write(sseEvent("end", JSON.stringify(job), String(offset)));
             break;
           }
-          await events.next(id, SSE_POLL_MS, closed.signal);
+          await events.next(id, SSE_POLL_MS, closed);
         }
       } catch (error) {
         request.log.error({ err: String(error) }, "job event stream failed");

@@ -45,6 +45,8 @@ declare module "fastify" {
     qaAuthenticate(headerOrToken: string | undefined): Caller | undefined;
     qaDeps: ServerDeps;
     qaEvents: JobEvents;
+    /** A long response (log follow, SSE) that must end when the server closes; returns its signal. */
+    qaStream(raw: import("node:http").ServerResponse): AbortSignal;
   }
 }
 
@@ -63,10 +65,26 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, verbose: true, allErrors: false } },
     // Many status-page readers and long SSE/log streams: do not cut them at the default request timeout.
     requestTimeout: 0,
+    // At close, after the streams above ended: keep-alive sockets would otherwise hold close() for keepAliveTimeout.
+    forceCloseConnections: true,
   });
   app.decorate("qaAuthenticate", (value: string | undefined) => authenticate(deps.tokens, value));
   app.decorate("qaDeps", deps);
   app.decorate("qaEvents", deps.events ?? new JobEvents());
+  // Open streams end at close: a follow or SSE client would otherwise hold the shutdown until it disconnects.
+  const streams = new Set<AbortController>();
+  app.decorate("qaStream", (raw: import("node:http").ServerResponse) => {
+    const abort = new AbortController();
+    streams.add(abort);
+    raw.on("close", () => {
+      streams.delete(abort);
+      abort.abort();
+    });
+    return abort.signal;
+  });
+  app.addHook("preClose", async () => {
+    for (const abort of streams) abort.abort();
+  });
   app.decorateRequest("caller", undefined);
   app.decorateRequest("auditNote", undefined);
 
