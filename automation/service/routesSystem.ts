@@ -32,7 +32,7 @@ export async function systemRoutes(app: FastifyInstance): Promise<void> {
 
   app.get(
     "/healthz",
-    { schema: { summary: "The process answers", ...NO_AUTH, response: { 200: s.health } } },
+    { schema: { summary: "The process answers", ...NO_AUTH, response: { 200: s.health, ...s.errors() } } },
     async () => ({ ok: true }),
   );
 
@@ -42,7 +42,7 @@ export async function systemRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         summary: "The job store answers and the engine can run",
         ...NO_AUTH,
-        response: { 200: s.health, 503: s.health },
+        response: { ...s.errors(), 200: s.health, 503: s.health },
       },
     },
     async (_request, reply) => {
