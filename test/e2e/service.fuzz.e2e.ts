@@ -79,6 +79,7 @@ describe("QA service API fuzzed by schemathesis (real service process)", functio
   });
 
   const common = () => [
+    "run",
     `${service!.url}/openapi.json`,
     "--header",
     `Authorization: Bearer ${tokens.read}`,
