@@ -26,7 +26,8 @@ export async function engineEnv(env: Env): Promise<Env> {
   return { ...env, ...toolchain, ...kept };
 }
 
-async function openStore(config: ServiceConfig): Promise<JobStore> {
+/** SQLite in QA_DATA_DIR, or PostgreSQL when QA_DATABASE_URL is set. */
+export async function openStore(config: Pick<ServiceConfig, "dataDir" | "databaseUrl">): Promise<JobStore> {
   if (!config.databaseUrl) return SqliteJobStore.open(config.dataDir);
   // Loaded only when asked for: the PostgreSQL store (helper svc-pg) is automation/service/pgStore.ts.
   // TODO(svc-pg): until pgStore.ts is on this branch this import fails with a clear message.
@@ -117,13 +118,18 @@ async function main(argv: string[]): Promise<void> {
   await serve();
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  const message =
-    error instanceof ConfigError
-      ? error.message
-      : error instanceof Error
-        ? (error.stack ?? error.message)
-        : String(error);
-  process.stderr.write(`qa-service: ${message}\n`);
-  process.exitCode = error instanceof ConfigError ? 2 : 1;
-});
+// Only as the entry (scripts/serve); the tests import openStore and engineEnv.
+if (require.main === module) void run();
+
+function run() {
+  return main(process.argv.slice(2)).catch((error: unknown) => {
+    const message =
+      error instanceof ConfigError
+        ? error.message
+        : error instanceof Error
+          ? (error.stack ?? error.message)
+          : String(error);
+    process.stderr.write(`qa-service: ${message}\n`);
+    process.exitCode = error instanceof ConfigError ? 2 : 1;
+  });
+}
