@@ -3,7 +3,7 @@
 // never repeated in a message or a log line.
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseConfigPairs } from "../cli/args";
+import { parseConfigPairs, readKubeconfig } from "../cli/args";
 import type { ConfigEntry } from "../stack";
 
 export interface ServiceConfig {
@@ -18,7 +18,10 @@ export interface ServiceConfig {
   readonly jiraUrl?: string;
   /** Jobs this process runs at once (the driver's own per-ticket queue and limit also apply). */
   readonly maxJobs: number;
-  /** Stack config for every deploy/destroy (as the CLI's --config); `{ticket}` in a value becomes the lower-case ticket. */
+  /**
+   * Stack config for every deploy/destroy (as the CLI's --config, plus `kubeconfig` from QA_KUBECONFIG_FILE as a
+   * secret); `{ticket}` in a value becomes the lower-case ticket.
+   */
   readonly stackConfig: Readonly<Record<string, ConfigEntry>>;
 }
 
@@ -86,7 +89,17 @@ export function parseStackConfig(value: string | undefined, declared: readonly s
   }
 }
 
-/** The stack config of one ticket's run: `{ticket}` placeholders filled in. */
+/** QA_KUBECONFIG_FILE → the secret stack config entry `kubeconfig` (as the CLI's --kubeconfig FILE). */
+export function kubeconfigEntry(file: string | undefined): Record<string, ConfigEntry> {
+  if (!file) return {};
+  try {
+    return { kubeconfig: readKubeconfig(file) };
+  } catch (error) {
+    throw new ConfigError(`QA_KUBECONFIG_FILE: ${(error as Error).message.replace(/^--kubeconfig /, "")}`);
+  }
+}
+
+/** The stack config of one ticket's run: `{ticket}` placeholders filled in (never inside a secret). */
 export function stackConfigFor(
   config: Readonly<Record<string, ConfigEntry>>,
   ticket: string,
@@ -94,7 +107,10 @@ export function stackConfigFor(
   const entries = Object.entries(config);
   if (entries.length === 0) return undefined;
   return Object.fromEntries(
-    entries.map(([key, entry]) => [key, { ...entry, value: entry.value.split("{ticket}").join(ticket.toLowerCase()) }]),
+    entries.map(([key, entry]) => [
+      key,
+      entry.secret ? entry : { ...entry, value: entry.value.split("{ticket}").join(ticket.toLowerCase()) },
+    ]),
   );
 }
 
@@ -134,7 +150,10 @@ export function loadConfig(env: Env, declaredStackKeys: readonly string[]): Serv
     jiraSecret,
     jiraUrl: optionalUrl(env, "QA_JIRA_URL"),
     maxJobs: parseMaxJobs(env.QA_MAX_JOBS),
-    stackConfig: parseStackConfig(env.QA_STACK_CONFIG, declaredStackKeys),
+    stackConfig: {
+      ...parseStackConfig(env.QA_STACK_CONFIG, declaredStackKeys),
+      ...kubeconfigEntry(env.QA_KUBECONFIG_FILE),
+    },
   };
 }
 

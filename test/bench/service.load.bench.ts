@@ -44,7 +44,7 @@ async function main() {
     service = await ServiceProcess.start(
       {
         ...engine.envVars,
-        KUBECONFIG: cluster.kubeconfigPath,
+        QA_KUBECONFIG_FILE: cluster.kubeconfigPath,
         QA_DATA_DIR: path.join(tmp, "data"),
         QA_TOKENS_FILE: path.join(tmp, "tokens.json"),
         QA_STACK_CONFIG: `registry=${registry.address};registryInsecure=true`,

@@ -2,6 +2,7 @@
 // variable, the value, the rule and the fix, without ever repeating a secret.
 import { expect } from "chai";
 import * as crypto from "node:crypto";
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { declaredConfigKeys } from "../../../automation/cli/args";
@@ -76,6 +77,24 @@ describe("service config", () => {
       registry: { value: "reg.test:5000" },
     });
     expect(stackConfigFor({}, "VERBU-9530")).to.equal(undefined);
+  });
+
+  it("reads QA_KUBECONFIG_FILE as the secret kubeconfig entry, never shown by describeConfig", () => {
+    const file = path.join(os.tmpdir(), `qa-svc-kubeconfig-${process.pid}`);
+    fs.writeFileSync(file, "apiVersion: v1\nclusters: []\n# {ticket} stays\n");
+    try {
+      const config = loadConfig({ ...base, QA_KUBECONFIG_FILE: file }, KEYS);
+      expect(stackConfigFor(config.stackConfig, "VERBU-9531")?.kubeconfig).to.deep.equal({
+        value: "apiVersion: v1\nclusters: []\n# {ticket} stays\n",
+        secret: true,
+      });
+      expect(JSON.stringify(describeConfig(config))).not.to.include("apiVersion");
+    } finally {
+      fs.rmSync(file);
+    }
+    expect(failure(() => loadConfig({ ...base, QA_KUBECONFIG_FILE: "/nope" }, KEYS))).to.equal(
+      'QA_KUBECONFIG_FILE: "/nope" cannot be read (ENOENT); give a readable kubeconfig file',
+    );
   });
 });
 
