@@ -9,6 +9,7 @@ import { formatLogLine } from "../cli/formatObserve";
 import { PROJECT_DIR } from "../stack";
 import type { JobKind, JobRequest } from "./contracts";
 import * as s from "./schemas";
+import { ReadCache } from "./routesCache";
 import { capacityRefusal, notFound, toErrorReply } from "./routesShared";
 
 type TicketParams = { ticket: string };
@@ -28,15 +29,20 @@ export function checkServiceName(service: string): string {
 export async function environmentRoutes(app: FastifyInstance): Promise<void> {
   const { driver, store, runner } = app.qaDeps;
   const config = (ticket: string) => app.qaDeps.stackConfig?.(ticket);
+  // Many readers share one driver call per key (routesCache.ts); what a write decides on is read uncached.
+  const reads = new ReadCache();
+  const list = () => reads.get("list", () => driver.list());
 
   /** The driver's stack of a ticket, when there is one. */
-  const stackOf = async (ticket: string) => {
+  const stackOf = async (ticket: string, fresh = true) => {
     const feature = featureOf(ticket);
-    return { feature, summary: (await driver.list()).find((e) => e.stack === feature.name) };
+    const all = fresh ? await driver.list() : await list();
+    return { feature, summary: all.find((e) => e.stack === feature.name) };
   };
 
   const enqueue = async (request: JobRequest) => {
     const job = await store.enqueue(request);
+    reads.invalidate();
     runner.wake();
     return job;
   };
@@ -101,7 +107,7 @@ export async function environmentRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: { type: "array", items: s.environmentSummary }, ...s.errors(401, 403) },
       },
     },
-    async () => driver.list(),
+    async () => list(),
   );
 
   app.get<{ Params: TicketParams }>(
@@ -116,7 +122,8 @@ export async function environmentRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const status = await driver.status(request.params.ticket);
+      const feature = featureOf(request.params.ticket);
+      const status = await reads.get(`status:${feature.name}`, () => driver.status(feature.ticket));
       if (!status.exists && !status.record)
         throw notFound(`${status.ticket}: no environment (stack ${status.stack} does not exist)`);
       return status;
@@ -163,7 +170,7 @@ export async function environmentRoutes(app: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const { ticket: ticketParam, service: serviceParam } = request.params;
       const service = checkServiceName(serviceParam);
-      const { feature, summary } = await stackOf(ticketParam);
+      const { feature, summary } = await stackOf(ticketParam, false);
       if (!summary) throw notFound(`${feature.ticket}: no environment (stack ${feature.name} does not exist)`);
       const { tail, previous, follow } = request.query;
       if (follow)
