@@ -78,8 +78,8 @@ async function main() {
         const t0 = performance.now();
         try {
           const res = await service!.request(route, tokens.read);
-          await res.arrayBuffer();
-          if (res.status !== 200) errors.push(`${route} ${res.status}`);
+          const body = await res.text();
+          if (res.status !== 200) errors.push(`${route} ${res.status} ${body.slice(0, 160)}`);
         } catch (error) {
           errors.push(`${route} ${(error as Error).message}`);
         }
