@@ -31,6 +31,9 @@ export interface RunnerDeps {
   readonly pollMs?: number;
 }
 
+/** How often a running job's new output is written (and SSE readers woken). */
+export const OUTPUT_BATCH_MS = 200;
+
 export const newOwnerId = (): string => `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString("hex")}`;
 
 /** The recorded error of a failed run: driver errors keep their class and exit code, anything else is internal. */
@@ -117,10 +120,20 @@ export class JobRunner {
 
   private async run(job: Job, signal: AbortSignal): Promise<void> {
     const { store, driver, events, log } = this.deps;
-    // Appends in order, whatever the driver's callbacks interleave; awaited before the job is finished.
+    // The engine prints thousands of lines: they are written in batches (one write per OUTPUT_BATCH_MS), in order,
+    // and the last batch is written before the job is finished.
+    let pending = "";
+    let timer: NodeJS.Timeout | undefined;
     let writes = Promise.resolve();
+    const flush = () => {
+      timer = undefined;
+      const text = pending;
+      pending = "";
+      if (text) writes = writes.then(() => store.appendOutput(job.id, text)).then(() => events.changed(job.id));
+    };
     const append = (text: string) => {
-      writes = writes.then(() => store.appendOutput(job.id, text)).then(() => events.changed(job.id));
+      pending += text;
+      timer ??= setTimeout(flush, OUTPUT_BATCH_MS);
     };
     const reporter = new ProgressReporter({ mode: "plain", write: append });
     const base = {
@@ -145,6 +158,8 @@ export class JobRunner {
     append(
       `${new Date().toISOString()} ${job.kind} ${job.ticket} ${outcome.state}${outcome.error ? `: ${outcome.error.message}` : ""}\n`,
     );
+    if (timer) clearTimeout(timer);
+    flush();
     await writes.catch((error) => log.error({ jobId: job.id, err: String(error) }, "job output could not be saved"));
     const finished = await store.finish(job.id, outcome);
     events.changed(job.id);
