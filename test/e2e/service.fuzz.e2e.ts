@@ -31,9 +31,10 @@ function ensureSchemathesis(): void {
 }
 
 /** Runs schemathesis with its output shown as it goes; resolves with the exit code and the output. */
-function schemathesis(args: string[]): Promise<{ code: number | null; output: string }> {
+function schemathesis(args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    // In the test's temp dir: schemathesis keeps a .schemathesis/ cache in its working directory.
+    const child = spawn(BIN, args, { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
     let output = "";
     const show = (chunk: Buffer) => {
       output += chunk.toString("utf8");
@@ -102,26 +103,32 @@ describe("QA service API fuzzed by schemathesis (real service process)", functio
   ];
 
   it("answers every generated request without a 5xx, each response matching its schema and content type", async () => {
-    const run = await schemathesis([
-      ...common(),
-      "--checks",
-      "not_a_server_error,response_schema_conformance,content_type_conformance",
-      "--exclude-path",
-      "/capacity",
-    ]);
+    const run = await schemathesis(
+      [
+        ...common(),
+        "--checks",
+        "not_a_server_error,response_schema_conformance,content_type_conformance",
+        "--exclude-path",
+        "/capacity",
+      ],
+      tmp,
+    );
     expect(run.output).to.match(/GET \/environments/);
     expect(run.code, "schemathesis found failures (its report is above)").to.equal(0);
     expect(service!.log).not.to.include(tokens.read);
   });
 
   it("GET /capacity without a cluster: every answer (503 included) matches its documented schema", async () => {
-    const run = await schemathesis([
-      ...common(),
-      "--checks",
-      "response_schema_conformance,content_type_conformance,status_code_conformance",
-      "--include-path",
-      "/capacity",
-    ]);
+    const run = await schemathesis(
+      [
+        ...common(),
+        "--checks",
+        "response_schema_conformance,content_type_conformance,status_code_conformance",
+        "--include-path",
+        "/capacity",
+      ],
+      tmp,
+    );
     expect(run.code, "schemathesis found failures (its report is above)").to.equal(0);
   });
 });
