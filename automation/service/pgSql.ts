@@ -114,7 +114,7 @@ export function listQuery(
 ): { text: string; values: unknown[] } {
   const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-    throw new RangeError(`list limit ${limit} is not an integer in 1–10000; pass a smaller whole number`);
+    throw new RangeError(`list limit ${limit} is not an integer in 1–10000; pass a whole number from 1 to 10000`);
   }
   const columns = table === "qa_jobs" ? JOB_COLUMNS : "time, actor, action, ticket, job_id, outcome";
   const values: unknown[] = [];
