@@ -9,6 +9,8 @@
 //   an orphan. interruptOrphans(owner) marks exactly those interrupted (and its own owner's jobs left by an earlier
 //   process of the same name, never the ones this store is running). Another live replica's jobs are never touched:
 //   its lock cannot be taken while it lives. Two live processes may not share an owner name (the second fails).
+//   claimNext repeats the sweep for other owners every orphanSweepMs, so a replica dying while the others live does
+//   not block its tickets until the next restart.
 // - Ticket lock (LOCK_SPACE.ticket, hash of the ticket): claimNext takes it with pg_try_advisory_lock on the lock
 //   session BEFORE claiming, and finish() releases it AFTER the job's final state is committed. So no two replicas
 //   ever run one ticket at once, even when both saw "no running job" in their snapshots at the same moment; a replica
@@ -38,6 +40,7 @@ import {
 
 /** How many tickets one claimNext tries before it reports that none is free. */
 const CLAIM_CANDIDATES = 32;
+const ORPHAN_SWEEP_MS = 10_000;
 
 export const INTERRUPTED_ERROR = {
   name: "InterruptedError",
@@ -56,11 +59,13 @@ export class PostgresJobStore implements JobStore {
    * flight in one process would both "get" one ticket's lock.
    */
   private serial: Promise<unknown> = Promise.resolve();
+  private lastSweep = 0;
 
   private constructor(
     private readonly url: string,
     private readonly pool: Pool,
     private readonly lockSession: Client,
+    private readonly sweepMs: number,
   ) {
     lockSession.on("error", (error) => {
       this.broken = redact(error.message, url);
@@ -73,7 +78,11 @@ export class PostgresJobStore implements JobStore {
   }
 
   /** Connects, creates the schema if needed (safe when several replicas start at once) and opens the lock session. */
-  static async open(url: string): Promise<PostgresJobStore> {
+  /**
+   * @param options.orphanSweepMs how often claimNext also interrupts the jobs of replicas that died while this one
+   *   lives (interruptOrphans runs only at start) @default 10 s
+   */
+  static async open(url: string, options: { readonly orphanSweepMs?: number } = {}): Promise<PostgresJobStore> {
     const where = describeUrl(url);
     const pool = new Pool({ connectionString: url, max: 8, application_name: "qa-k8s-service" });
     const lockSession = new Client({ connectionString: url, application_name: "qa-k8s-service-locks" });
@@ -88,32 +97,14 @@ export class PostgresJobStore implements JobStore {
       await pool.end().catch(() => undefined);
       throw new Error(`job store: cannot open PostgreSQL at ${where}: ${redact(messageOf(error), url)}`);
     }
-    return new PostgresJobStore(url, pool, lockSession);
+    return new PostgresJobStore(url, pool, lockSession, options.orphanSweepMs ?? ORPHAN_SWEEP_MS);
   }
 
   async interruptOrphans(owner: string): Promise<Job[]> {
     return this.guard("interrupt orphaned jobs", () =>
       this.oneAtATime(async () => {
         await this.holdOwner(owner);
-        const interrupted: Job[] = [];
-        const owners = await this.pool.query<{ owner: string | null }>(SQL.runningOwners);
-        for (const { owner: other } of owners.rows) {
-          if (other === null) continue;
-          if (other === owner) {
-            interrupted.push(...(await this.interruptOwner(other)));
-            continue;
-          }
-          if (this.owners.has(other)) continue;
-          // Taken = that owner's session is gone. Held while its jobs are marked, so no new process of that name can
-          // claim in between; released right after.
-          if (!(await this.tryLock(LOCK_SPACE.owner, other))) continue;
-          try {
-            interrupted.push(...(await this.interruptOwner(other)));
-          } finally {
-            await this.unlock(LOCK_SPACE.owner, other);
-          }
-        }
-        return interrupted;
+        return this.sweepOrphans(owner, true);
       }),
     );
   }
@@ -137,6 +128,11 @@ export class PostgresJobStore implements JobStore {
       this.oneAtATime(async () => {
         if (this.broken) throw new Error(`the lock session is broken (${this.broken}); restart the service`);
         await this.holdOwner(owner);
+        // A replica that died while others live would block its tickets until a restart: sweep now and then here.
+        if (Date.now() - this.lastSweep >= this.sweepMs) {
+          this.lastSweep = Date.now();
+          await this.sweepOrphans(owner, false);
+        }
         const { rows } = await this.pool.query<{ ticket: string }>(SQL.candidateTickets, [CLAIM_CANDIDATES]);
         for (const { ticket } of rows) {
           // Session advisory locks are re-entrant for their own session: a ticket this store runs must be skipped here.
@@ -231,6 +227,32 @@ export class PostgresJobStore implements JobStore {
     this.broken ??= "the store was closed";
     await this.lockSession.end().catch(() => undefined);
     await this.pool.end().catch(() => undefined);
+  }
+
+  /**
+   * Interrupts the running jobs of every owner whose lock session is gone; `own`: also `owner`'s, left by an earlier
+   * process of that name (at start), except those this store runs.
+   */
+  private async sweepOrphans(owner: string, own: boolean): Promise<Job[]> {
+    const interrupted: Job[] = [];
+    const owners = await this.pool.query<{ owner: string | null }>(SQL.runningOwners);
+    for (const { owner: other } of owners.rows) {
+      if (other === null || (other === owner && !own)) continue;
+      if (other === owner) {
+        interrupted.push(...(await this.interruptOwner(other)));
+        continue;
+      }
+      if (this.owners.has(other)) continue;
+      // Taken = that owner's session is gone. Held while its jobs are marked, so no new process of that name can
+      // claim in between; released right after.
+      if (!(await this.tryLock(LOCK_SPACE.owner, other))) continue;
+      try {
+        interrupted.push(...(await this.interruptOwner(other)));
+      } finally {
+        await this.unlock(LOCK_SPACE.owner, other);
+      }
+    }
+    return interrupted;
   }
 
   private oneAtATime<T>(work: () => Promise<T>): Promise<T> {

@@ -211,6 +211,24 @@ describe("PostgreSQL job store, real PostgreSQL 15", function () {
     expect(await c.claimNext("replica-c")).to.equal(undefined);
   });
 
+  it("frees a ticket of a replica that died while the others live, at a later claim (no restart needed)", async () => {
+    const a = await open();
+    const live = await PostgresJobStore.open(pg.url, { orphanSweepMs: 0 });
+    stores.push(live);
+    expect(await live.interruptOrphans("replica-live")).to.deep.equal([]);
+    const dead = await a.enqueue(request("VERBU-9614"));
+    await a.claimNext("replica-dying");
+    const next = await live.enqueue(request("VERBU-9614"));
+    expect(await live.claimNext("replica-live"), "the ticket is busy while its replica lives").to.equal(undefined);
+    await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2",
+      [LOCK_SPACE.owner, lockKey("replica-dying") >>> 0],
+    );
+    await sleep(200);
+    expect((await live.claimNext("replica-live"))!.id).to.equal(next.id);
+    expect((await live.get(dead.id))!.state).to.equal("interrupted");
+  });
+
   it("marks its own jobs left by an earlier process of the same name interrupted at start", async () => {
     const first = await PostgresJobStore.open(pg.url);
     const job = await first.enqueue(request("VERBU-9612"));

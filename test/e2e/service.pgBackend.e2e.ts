@@ -11,6 +11,7 @@ import { Client } from "pg";
 import { parse, stringify } from "yaml";
 import { Driver } from "../../automation/driver";
 import { LockedError } from "../../automation/exitCodes";
+import { parseLockFile } from "../../automation/locks";
 import { openStack } from "../../automation/stack";
 import { pendingOperations } from "../../automation/recovery";
 import type { ConfigEntry } from "../../automation/stack";
@@ -49,6 +50,20 @@ describe("driver on Pulumi's postgres:// backend, real engine, render mode", fun
     await client.connect();
     try {
       return (await client.query("SELECT key FROM pulumi_state ORDER BY key")).rows.map((r) => String(r.key));
+    } finally {
+      await client.end();
+    }
+  };
+
+  const lockRowHolder = async (key: string) => {
+    const client = new Client({ connectionString: pg.url });
+    await client.connect();
+    try {
+      const row = (await client.query("SELECT * FROM pulumi_state WHERE key = $1", [key])).rows[0];
+      const text = Object.values(row)
+        .map((v) => (Buffer.isBuffer(v) ? v.toString("utf8") : String(v)))
+        .find((v) => v.includes('"pid"'));
+      return text === undefined ? undefined : parseLockFile(text);
     } finally {
       await client.end();
     }
@@ -153,6 +168,11 @@ describe("driver on Pulumi's postgres:// backend, real engine, render mode", fun
       keys.filter((k) => k.includes("locks/")),
       "the killed run's lock is a row",
     ).to.have.length(1);
+    // The row holds what a lock file holds (pid, user, host, time): a lock reader for this backend could judge it
+    // stale as the file one does (see the report).
+    const holder = await lockRowHolder(keys.find((k) => k.includes("locks/"))!);
+    console.log(`      lock row: ${JSON.stringify(holder)}`);
+    expect(holder?.hostname).to.equal(os.hostname());
 
     const error = await driver({ lockTimeoutMs: 3000, lockPollMs: 500 })
       .deploy(ticket, { config: config(ticket) })

@@ -3,8 +3,6 @@
 // engine in render mode. The same ticket posted to both at once → the two jobs run one after the other (never at
 // once), both succeed, and both replicas show the same one history.
 import { expect } from "chai";
-import { ChildProcess, spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -14,41 +12,29 @@ import { parseCatalog } from "../../environments/catalog";
 import { LocalRegistry } from "../../scripts/lib/localRegistry";
 import { pulumiEnv } from "../../scripts/lib/toolchain";
 import { startPostgres, TestPostgres } from "./support/postgres";
+import { freePort, ServiceProcess, ServiceTokens, writeTokens } from "./support/serviceProcess";
 
-const MAIN = path.join("automation", "service", "main.ts");
 const CATALOG = parseCatalog(fs.readFileSync("environments/catalog.yaml", "utf8"), "catalog.yaml");
 const SMALL = ["nsqd", "nsqlookupd", "auth", "wallet", "desktop-web"];
 const TICKET = "VERBU-9630";
 const ENDED = new Set(["succeeded", "failed", "cancelled", "interrupted"]);
 
-interface Replica {
-  readonly base: string;
-  readonly child: ChildProcess;
-  readonly log: string[];
-}
-
-// The service comes from helper svc-api's branch; until it is merged here, say so instead of failing.
-const serviceAvailable = fs.existsSync(MAIN);
-
-(serviceAvailable ? describe : describe.skip)("two QA service replicas on one PostgreSQL", function () {
+describe("two QA service replicas on one PostgreSQL", function () {
   this.timeout(20 * 60_000);
   let pg: TestPostgres;
   let registry: LocalRegistry;
   let tmp: string;
-  const token = randomBytes(24).toString("base64url");
-  const replicas: Replica[] = [];
+  let tokens: ServiceTokens;
+  const replicas: ServiceProcess[] = [];
 
-  const call = async (replica: Replica, method: string, route: string, body?: object) => {
-    const response = await fetch(`${replica.base}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  const call = async (replica: ServiceProcess, method: string, route: string, body?: object) => {
+    const token = method === "GET" ? tokens.read : tokens.deploy;
+    const res = await replica.request(route, token, { method, body: body ? JSON.stringify(body) : undefined });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
 
-  const waitEnded = async (replica: Replica, id: string): Promise<Job & { output: string }> => {
+  const waitEnded = async (replica: ServiceProcess, id: string): Promise<Job & { output: string }> => {
     for (const deadline = Date.now() + 10 * 60_000; Date.now() < deadline;) {
       const { status, body } = await call(replica, "GET", `/jobs/${id}`);
       expect(status, JSON.stringify(body)).to.equal(200);
@@ -57,30 +43,6 @@ const serviceAvailable = fs.existsSync(MAIN);
     }
     throw new Error(`job ${id} did not end within 10 minutes`);
   };
-
-  async function startReplica(name: string, env: Record<string, string>): Promise<Replica> {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const log: string[] = [];
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", MAIN], {
-      env: { ...process.env, ...env, QA_LISTEN: `127.0.0.1:${port}`, QA_DATA_DIR: path.join(tmp, name) },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-    child.stdout!.setEncoding("utf8").on("data", (t: string) => log.push(t));
-    child.stderr!.setEncoding("utf8").on("data", (t: string) => log.push(t));
-    const replica = { base: `http://127.0.0.1:${port}`, child, log };
-    replicas.push(replica);
-    for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
-      if (child.exitCode !== null) throw new Error(`replica ${name} exited ${child.exitCode}: ${log.join("")}`);
-      const ready = await fetch(`${replica.base}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) return replica;
-      await sleep(300);
-    }
-    throw new Error(`replica ${name} did not answer /healthz within 120 s: ${log.join("")}`);
-  }
 
   before(async () => {
     pg = await startPostgres("svc-replicas");
@@ -92,8 +54,7 @@ const serviceAvailable = fs.existsSync(MAIN);
     full.services = full.services.filter((s: { name: string }) => SMALL.includes(s.name));
     fs.writeFileSync(path.join(tmp, "catalog.yaml"), stringify(full));
     const tokensFile = path.join(tmp, "tokens.json");
-    const sha256 = createHash("sha256").update(token).digest("hex");
-    fs.writeFileSync(tokensFile, JSON.stringify([{ name: "qa-bot", sha256, scopes: ["deploy"] }]));
+    tokens = writeTokens(tokensFile);
     const env = {
       ...(await pulumiEnv()),
       PULUMI_BACKEND_URL: pg.url,
@@ -107,16 +68,20 @@ const serviceAvailable = fs.existsSync(MAIN);
       ].join(";"),
     };
     // Both start at once: the schema is created under its advisory lock by whichever comes first.
-    await Promise.all([startReplica("a", env), startReplica("b", env)]);
+    const [pa, pb] = [await freePort(), await freePort()];
+    replicas.push(
+      ...(await Promise.all([
+        ServiceProcess.start({ ...env, QA_DATA_DIR: path.join(tmp, "a") }, pa),
+        ServiceProcess.start({ ...env, QA_DATA_DIR: path.join(tmp, "b") }, pb),
+      ])),
+    );
   });
 
   after(async () => {
-    for (const { child } of replicas) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      process.kill(-child.pid!, "SIGTERM");
-      await Promise.race([exited, sleep(30_000)]);
-      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, "SIGKILL");
+    // SIGTERM: a safe stop (running jobs cancelled and recorded); a replica that does not stop is killed.
+    for (const replica of replicas) {
+      const stopped = await Promise.race([replica.stop().then(() => true), sleep(60_000).then(() => false)]);
+      if (!stopped) await replica.kill();
     }
     await registry?.stop();
     await pg?.stop();
@@ -162,17 +127,11 @@ const serviceAvailable = fs.existsSync(MAIN);
   });
 
   it("never logged the database password", () => {
-    const logs = replicas.map((r) => r.log.join("")).join("\n");
+    const logs = replicas.map((r) => r.log).join("\n");
     expect(logs.length).to.be.greaterThan(0);
     expect(logs).to.not.include(pg.password);
-    expect(logs).to.not.include(token);
+    for (const token of Object.values(tokens)) expect(logs).to.not.include(token);
   });
 });
-
-if (!serviceAvailable) {
-  describe("two QA service replicas on one PostgreSQL", () => {
-    it.skip(`needs the QA service (${MAIN}, helper svc-api's branch), not on this branch yet`);
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
