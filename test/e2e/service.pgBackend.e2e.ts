@@ -55,15 +55,14 @@ describe("driver on Pulumi's postgres:// backend, real engine, render mode", fun
     }
   };
 
+  // pulumi 3.248's postgres backend: table pulumi_state(key text, data json, updated_at), a blob per key as
+  // {"data": "<base64 of the bytes a file would hold>"}, keys "<database>/.pulumi/locks/<org>/<project>/<stack>/<uuid>.json".
   const lockRowHolder = async (key: string) => {
     const client = new Client({ connectionString: pg.url });
     await client.connect();
     try {
-      const row = (await client.query("SELECT * FROM pulumi_state WHERE key = $1", [key])).rows[0];
-      const text = Object.values(row)
-        .map((v) => (Buffer.isBuffer(v) ? v.toString("utf8") : String(v)))
-        .find((v) => v.includes('"pid"'));
-      return text === undefined ? undefined : parseLockFile(text);
+      const row = (await client.query("SELECT data->>'data' AS blob FROM pulumi_state WHERE key = $1", [key])).rows[0];
+      return parseLockFile(Buffer.from(String(row?.blob ?? ""), "base64").toString("utf8"));
     } finally {
       await client.end();
     }
