@@ -6,7 +6,11 @@ import { declaredConfigKeys } from "../cli/args";
 import { createDriver, missingEngine } from "../cli/driverApi";
 import { PROJECT_DIR } from "../stack";
 import { pulumiEnv } from "../../scripts/lib/toolchain";
-import { loadTokens, newToken, SCOPES } from "./auth";
+import type { FastifyBaseLogger } from "fastify";
+import { cleanupService, cleanupSettings } from "../cleanup/service";
+import { authenticate, loadTokens, newToken, SCOPES } from "./auth";
+import { jobIntake } from "./intake";
+import { statusPage } from "./page/plugin";
 import type { JobStore, Scope } from "./contracts";
 import { ConfigError, describeConfig, loadConfig, ServiceConfig, stackConfigFor } from "./config";
 import { JobEvents } from "./events";
@@ -69,18 +73,52 @@ async function serve(): Promise<void> {
   const store = await openStore(config);
   const stackConfig = (ticket: string) => stackConfigFor(config.stackConfig, ticket);
   // The runner logs through the server's logger, so it is made after the server; the driver and server reach it here.
-  const late: { runner?: JobRunner } = {};
+  const late: { runner?: JobRunner; log?: FastifyBaseLogger } = {};
   const driver = createDriver({ envVars, onMessage: (message) => late.runner?.driverMessage(message) });
+  const runnerWake = { wake: () => late.runner?.wake() };
+  const log = (line: string) => late.log?.info(line);
+  // One intake for the API, the status page and cleanup: every job passes the same checks (intake.ts).
+  const intake = jobIntake({
+    driver,
+    store,
+    runner: runnerWake,
+    stackConfig,
+    log: { warn: (obj: object, msg: string) => late.log?.warn(obj, msg) },
+  });
+  const cleanup = cleanupService({
+    driver,
+    settings: cleanupSettings(process.env),
+    log,
+    enqueueDestroy: (ticket, reason, requestedBy) => intake.destroy(ticket, requestedBy, reason),
+  });
+  const page = statusPage({
+    driver,
+    jobs: {
+      enqueue: (r) =>
+        r.kind === "deploy"
+          ? intake.deploy(r.ticket, r.requestedBy, r.reason, r.services)
+          : intake.destroy(r.ticket, r.requestedBy, r.reason),
+      get: (id) => store.get(id),
+      output: (id, from) => store.output(id, from),
+    },
+    authenticate: (token) => authenticate(tokens, token),
+    jiraBrowseUrl: config.jiraUrl,
+  });
   const app = await buildServer({
     driver,
     store,
     tokens,
     events,
-    runner: { wake: () => late.runner?.wake() },
+    runner: runnerWake,
+    intake,
     jiraSecret: config.jiraSecret,
+    onJiraEvent: cleanup.onJiraEvent,
+    sweep: cleanup.sweep,
+    plugins: [page],
     engineProblem: () => missingEngine(envVars),
     stackConfig,
   });
+  late.log = app.log;
   const runner = new JobRunner({ store, driver, events, log: app.log, maxJobs: config.maxJobs, stackConfig });
   late.runner = runner;
   app.log.info({ config: describeConfig(config), owner: runner.owner }, "QA service starting");

@@ -3,14 +3,12 @@
 // checks (featureOf, checkedServices) so the 400s carry its messages; a NEW ticket is checked against capacity first.
 import { PassThrough } from "node:stream";
 import type { FastifyInstance, FastifyReply } from "fastify";
-import { checkedServices, featureOf } from "../driverInput";
+import { featureOf } from "../driverInput";
 import { BadInputError } from "../exitCodes";
 import { formatLogLine } from "../cli/formatObserve";
-import { PROJECT_DIR } from "../stack";
-import type { JobKind, JobRequest } from "./contracts";
 import * as s from "./schemas";
 import { ReadCache } from "./routesCache";
-import { capacityRefusal, notFound, toErrorReply } from "./routesShared";
+import { notFound, toErrorReply } from "./routesShared";
 
 type TicketParams = { ticket: string };
 type LogsQuery = { tail?: number; previous?: boolean; follow?: boolean };
@@ -27,51 +25,18 @@ export function checkServiceName(service: string): string {
 }
 
 export async function environmentRoutes(app: FastifyInstance): Promise<void> {
-  const { driver, store, runner } = app.qaDeps;
-  const config = (ticket: string) => app.qaDeps.stackConfig?.(ticket);
+  const { driver } = app.qaDeps;
+  const intake = app.qaIntake;
   // Many readers share one driver call per key (routesCache.ts); what a write decides on is read uncached.
   const reads = new ReadCache();
+  intake.onQueued(() => reads.invalidate());
   const list = () => reads.get("list", () => driver.list());
 
-  /** The driver's stack of a ticket, when there is one. */
-  const stackOf = async (ticket: string, fresh = true) => {
+  /** The driver's stack of a ticket, when there is one (from the cached list). */
+  const stackOf = async (ticket: string) => {
     const feature = featureOf(ticket);
-    const all = fresh ? await driver.list() : await list();
-    return { feature, summary: all.find((e) => e.stack === feature.name) };
+    return { feature, summary: (await list()).find((e) => e.stack === feature.name) };
   };
-
-  const enqueue = async (request: JobRequest) => {
-    const job = await store.enqueue(request);
-    reads.invalidate();
-    runner.wake();
-    return job;
-  };
-
-  /** A NEW environment must fit: when the cluster can be measured and fits none, 409 with the numbers. */
-  const admitNew = async (ticket: string) => {
-    let report;
-    try {
-      report = await driver.capacity();
-    } catch (error) {
-      // No cluster to measure (render mode, cluster down): the driver's own guard decides when the job runs.
-      app.log.warn({ ticket, reason: toErrorReply(error).body.message }, "capacity not measured before queueing");
-      return;
-    }
-    if (report.environmentsThatFit < 1)
-      throw capacityRefusal(
-        `${ticket}: no room for a new environment (${report.environmentsThatFit} more fit, limited by ` +
-          `${report.limitedBy}); remove an environment or add a node, then try again`,
-        report,
-      );
-  };
-
-  const jobRequest = (kind: JobKind, ticket: string, by: string, services?: string[]): JobRequest => ({
-    kind,
-    ticket,
-    ...(services ? { services } : {}),
-    requestedBy: by,
-    reason: "api",
-  });
 
   app.post<{ Body: { ticket: string; services?: string[] } }>(
     "/environments",
@@ -85,13 +50,9 @@ export async function environmentRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const { feature, summary } = await stackOf(request.body.ticket);
+      const feature = featureOf(request.body.ticket);
       request.auditNote = { ticket: feature.ticket };
-      const services =
-        request.body.services &&
-        checkedServices(request.body.services, { config: config(feature.ticket) }, PROJECT_DIR);
-      if (!summary?.record) await admitNew(feature.ticket);
-      const job = await enqueue(jobRequest("deploy", feature.ticket, request.caller!.name, services));
+      const job = await intake.deploy(feature.ticket, request.caller!.name, "api", request.body.services);
       request.auditNote = { ticket: feature.ticket, jobId: job.id, outcome: "202 queued" };
       return reply.code(202).send({ job });
     },
@@ -142,14 +103,9 @@ export async function environmentRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const { feature, summary } = await stackOf(request.params.ticket);
+      const feature = featureOf(request.params.ticket);
       request.auditNote = { ticket: feature.ticket };
-      const pending = (await store.list({ ticket: feature.ticket, limit: 20 })).some(
-        (j) => j.kind === "deploy" && (j.state === "queued" || j.state === "running"),
-      );
-      if (!summary && !pending)
-        throw notFound(`${feature.ticket}: no environment (stack ${feature.name} does not exist)`);
-      const job = await enqueue(jobRequest("destroy", feature.ticket, request.caller!.name));
+      const job = await intake.destroy(feature.ticket, request.caller!.name, "api");
       request.auditNote = { ticket: feature.ticket, jobId: job.id, outcome: "202 queued" };
       return reply.code(202).send({ job });
     },
@@ -170,7 +126,7 @@ export async function environmentRoutes(app: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const { ticket: ticketParam, service: serviceParam } = request.params;
       const service = checkServiceName(serviceParam);
-      const { feature, summary } = await stackOf(ticketParam, false);
+      const { feature, summary } = await stackOf(ticketParam);
       if (!summary) throw notFound(`${feature.ticket}: no environment (stack ${feature.name} does not exist)`);
       const { tail, previous, follow } = request.query;
       if (follow)

@@ -7,6 +7,7 @@ import type { DriverApi } from "../cli/driverApi";
 import type { ConfigEntry } from "../stack";
 import { authenticate, hasScope, TokenEntry } from "./auth";
 import type { Caller, JobStore } from "./contracts";
+import { Intake, jobIntake } from "./intake";
 import { JobEvents } from "./events";
 import { errorReply, toErrorReply } from "./routesShared";
 import { environmentRoutes } from "./routesEnvironments";
@@ -35,6 +36,8 @@ export interface ServerDeps {
   readonly engineProblem?: () => string | undefined;
   /** Stack config of a ticket's runs (the catalog for the services check). */
   readonly stackConfig?: (ticket: string) => Record<string, ConfigEntry> | undefined;
+  /** How jobs are queued (shared with the status page and cleanup). @default jobIntake over these deps */
+  readonly intake?: Intake;
   /** fastify's logger option (the tests capture it). @default true */
   readonly logger?: FastifyServerOptions["logger"];
 }
@@ -44,6 +47,7 @@ declare module "fastify" {
     /** For plugins (the status page's cookie): the caller a token or `Bearer` header belongs to. */
     qaAuthenticate(headerOrToken: string | undefined): Caller | undefined;
     qaDeps: ServerDeps;
+    qaIntake: Intake;
     qaEvents: JobEvents;
     /** A long response (log follow, SSE) that must end when the server closes; returns its signal. */
     qaStream(raw: import("node:http").ServerResponse): AbortSignal;
@@ -70,6 +74,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.decorate("qaAuthenticate", (value: string | undefined) => authenticate(deps.tokens, value));
   app.decorate("qaDeps", deps);
+  app.decorate("qaIntake", deps.intake ?? jobIntake({ ...deps, log: app.log }));
   app.decorate("qaEvents", deps.events ?? new JobEvents());
   // Open streams end at close: a follow or SSE client would otherwise hold the shutdown until it disconnects.
   const streams = new Set<AbortController>();
