@@ -7,7 +7,9 @@ import { createDriver, missingEngine } from "../cli/driverApi";
 import { PROJECT_DIR } from "../stack";
 import { pulumiEnv } from "../../scripts/lib/toolchain";
 import type { FastifyBaseLogger } from "fastify";
+import { pin, unpin } from "../cleanup/pins";
 import { cleanupService, cleanupSettings } from "../cleanup/service";
+import { workspaceStore } from "../cleanup/store";
 import { authenticate, loadTokens, newToken, SCOPES } from "./auth";
 import { jobIntake } from "./intake";
 import { statusPage } from "./page/plugin";
@@ -104,6 +106,10 @@ async function serve(): Promise<void> {
     authenticate: (token) => authenticate(tokens, token),
     jiraBrowseUrl: config.jiraUrl,
   });
+  const definedEnv = Object.fromEntries(
+    Object.entries(envVars).filter((e): e is [string, string] => e[1] !== undefined),
+  );
+  const pinStore = workspaceStore(definedEnv);
   const app = await buildServer({
     driver,
     store,
@@ -115,6 +121,10 @@ async function serve(): Promise<void> {
     onJiraEvent: cleanup.onJiraEvent,
     sweep: cleanup.sweep,
     plugins: [page],
+    pins: {
+      pin: (ticket, by) => pin(pinStore, ticket, { by }),
+      unpin: (ticket) => unpin(pinStore, ticket),
+    },
     engineProblem: () => missingEngine(envVars),
     stackConfig,
   });

@@ -12,6 +12,7 @@ import { JobEvents } from "./events";
 import { errorReply, toErrorReply } from "./routesShared";
 import { environmentRoutes } from "./routesEnvironments";
 import { jobRoutes } from "./routesJobs";
+import { PinDeps, pinRoutes } from "./routesPins";
 import { systemRoutes } from "./routesSystem";
 
 export type JiraEventHandler = (payload: unknown) => Promise<{ action: string; ticket?: string; jobId?: string }>;
@@ -36,6 +37,8 @@ export interface ServerDeps {
   readonly engineProblem?: () => string | undefined;
   /** Stack config of a ticket's runs (the catalog for the services check). */
   readonly stackConfig?: (ticket: string) => Record<string, ConfigEntry> | undefined;
+  /** Pin/unpin (stack tags); without it the pin routes are not served. */
+  readonly pins?: PinDeps;
   /** How jobs are queued (shared with the status page and cleanup). @default jobIntake over these deps */
   readonly intake?: Intake;
   /** fastify's logger option (the tests capture it). @default true */
@@ -164,6 +167,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(environmentRoutes);
   await app.register(jobRoutes);
   await app.register(systemRoutes);
+  if (deps.pins) await app.register(pinRoutes(deps.pins));
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   if (deps.sweep) scheduleSweep(app, deps.sweep);
   return app;
