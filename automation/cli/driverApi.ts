@@ -2,6 +2,7 @@
 // Driver (which implements it) is built behind a factory that first checks an engine can run at all.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { CapacityOptions } from "../capacityGuard";
 import { Driver, DriverSettings } from "../driver";
 import type { CapacityReport, EnvironmentStatus, LogLine, LogOptions } from "../observeTypes";
 import type {
@@ -20,7 +21,8 @@ export interface DriverApi {
   list(): Promise<EnvironmentSummary[]>;
   status(ticket: string): Promise<EnvironmentStatus>;
   logs(ticket: string, service: string, options: LogOptions): Promise<LogLine[]>;
-  capacity(): Promise<CapacityReport>;
+  /** `options.config` as a deploy's (kubeconfig, clusterStack, catalog, capacity.headroom*). */
+  capacity(options?: CapacityOptions): Promise<CapacityReport>;
 }
 
 export type DriverFactory = (settings: DriverSettings) => DriverApi;

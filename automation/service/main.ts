@@ -3,7 +3,8 @@
 // QA_DATABASE_URL), the job runner, the HTTP server; SIGINT/SIGTERM stop it safely (running jobs are cancelled
 // through the engine's SIGINT and recorded). `npm run serve -- hash-token <name> <scope>` makes a new API token.
 import { declaredConfigKeys } from "../cli/args";
-import { createDriver, missingEngine } from "../cli/driverApi";
+import type { CapacityOptions } from "../capacityGuard";
+import { createDriver, DriverApi, missingEngine } from "../cli/driverApi";
 import { PROJECT_DIR } from "../stack";
 import { pulumiEnv } from "../../scripts/lib/toolchain";
 import type { FastifyBaseLogger } from "fastify";
@@ -67,6 +68,18 @@ function hashTokenCommand(args: string[]): number {
   return 0;
 }
 
+/**
+ * The driver as the service uses it: capacity() measures the cluster the service deploys to (QA_KUBECONFIG_FILE and
+ * QA_STACK_CONFIG, as every run gets them) rather than $KUBECONFIG, for GET /capacity, the 409 of a new ticket and the
+ * status page's bar alike.
+ */
+export function measuringTheServiceCluster(driver: DriverApi, config: CapacityOptions["config"]): DriverApi {
+  const capacity = (options?: CapacityOptions) => driver.capacity(options ?? (config ? { config } : {}));
+  return new Proxy(driver, {
+    get: (target, key, receiver) => (key === "capacity" ? capacity : Reflect.get(target, key, receiver)),
+  });
+}
+
 async function serve(): Promise<void> {
   const config = loadConfig(process.env, declaredConfigKeys(PROJECT_DIR));
   const tokens = loadTokens(config.tokensFile);
@@ -76,7 +89,10 @@ async function serve(): Promise<void> {
   const stackConfig = (ticket: string) => stackConfigFor(config.stackConfig, ticket);
   // The runner logs through the server's logger, so it is made after the server; the driver and server reach it here.
   const late: { runner?: JobRunner; log?: FastifyBaseLogger } = {};
-  const driver = createDriver({ envVars, onMessage: (message) => late.runner?.driverMessage(message) });
+  const driver = measuringTheServiceCluster(
+    createDriver({ envVars, onMessage: (message) => late.runner?.driverMessage(message) }),
+    stackConfigFor(config.stackConfig, "capacity"),
+  );
   const runnerWake = { wake: () => late.runner?.wake() };
   const log = (line: string) => late.log?.info(line);
   // One intake for the API, the status page and cleanup: every job passes the same checks (intake.ts).

@@ -6,8 +6,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { authenticate, parseTokens } from "../../../automation/service/auth";
-import { engineEnv, openStore } from "../../../automation/service/main";
+import type { DriverApi } from "../../../automation/cli/driverApi";
+import { engineEnv, measuringTheServiceCluster, openStore } from "../../../automation/service/main";
 import { SqliteJobStore } from "../../../automation/service/sqliteStore";
+import { CAPACITY } from "./fakes";
 
 const PG_STORE = path.join(__dirname, "../../../automation/service/pgStore.ts");
 
@@ -58,5 +60,23 @@ describe("service entry (main.ts)", () => {
     const bad = run("bamboo", "root");
     expect(bad.status).to.equal(2);
     expect(bad.stderr).to.include("usage: npm run serve -- hash-token <name> [read|deploy|admin]");
+  });
+});
+
+describe("QA service: the driver it uses", () => {
+  it("measures capacity on the service's cluster (its stack config), and passes everything else through", async () => {
+    const seen: unknown[] = [];
+    const driver = {
+      capacity: async (options?: unknown) => (seen.push(options), CAPACITY),
+      list: async () => [],
+    } as unknown as DriverApi;
+    const config = { kubeconfig: { value: "apiVersion: v1", secret: true } };
+    const wrapped = measuringTheServiceCluster(driver, config);
+    await wrapped.capacity();
+    await wrapped.capacity({ config: {} });
+    expect(seen).to.deep.equal([{ config }, { config: {} }]);
+    expect(await wrapped.list()).to.deep.equal([]);
+    await measuringTheServiceCluster(driver, undefined).capacity();
+    expect(seen[2]).to.deep.equal({});
   });
 });
