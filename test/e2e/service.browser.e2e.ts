@@ -1,0 +1,268 @@
+// The status page in a real browser against the REAL service: Debian's chromium (playwright-core) on the service
+// process (scripts/serve) with the real driver and engine, deploying into the local control plane (kwok nodes, a real
+// API server and scheduler). A small catalog from a LocalRegistry, one service built on the branch; pod logs come
+// from kwok's ClusterLogs files. What the page shows is checked against what the cluster really has.
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse, stringify } from "yaml";
+import type { Page } from "playwright-core";
+import { parseCatalog } from "../../environments/catalog";
+import { LocalRegistry } from "../../scripts/lib/localRegistry";
+import type { Job } from "../../automation/service/contracts";
+import { axeViolations, screenshot, startBrowser, TestBrowser } from "./support/browser";
+import { Engine, privateEngine, remainingStacks } from "./support/engine";
+import { LocalCluster, startLocalCluster } from "./support/localCluster";
+import { followJob, freePort, ServiceProcess, ServiceTokens, writeTokens } from "./support/serviceProcess";
+
+const TICKET = "VERBU-9801";
+const NEW_TICKET = "VERBU-9802";
+const SMALL = ["nsqd", "nsqlookupd", "auth", "wallet"];
+const LOG_LINE = "auth ready for VERBU-9801 on :8080";
+
+/** The shared cluster in CI; QA_TEST_CLUSTER_DIR/PORT point a developer's run at their own. */
+function clusterEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (process.env.QA_TEST_CLUSTER_DIR) env.QA_CLUSTER_DIR = process.env.QA_TEST_CLUSTER_DIR;
+  if (process.env.QA_TEST_CLUSTER_PORT) env.QA_CLUSTER_PORT = process.env.QA_TEST_CLUSTER_PORT;
+  return env;
+}
+
+/** Polls from Node: the page's CSP (rightly) forbids the string evaluation waitForFunction would need. */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function seriousOnes(violations: Awaited<ReturnType<typeof axeViolations>>) {
+  return violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+}
+
+describe("status page in chromium, real service and local control plane", function () {
+  this.timeout(30 * 60_000);
+  let cluster: LocalCluster;
+  let engine: Engine;
+  let registry: LocalRegistry;
+  let service: ServiceProcess;
+  let browser: TestBrowser;
+  let page: Page;
+  let tokens: ServiceTokens;
+  let tmp: string;
+  const shots: string[] = [];
+  const namespaces = [TICKET, NEW_TICKET].map((t) => t.toLowerCase());
+
+  const namespaceExists = async (ns: string) =>
+    (await cluster.kubectl("get", "namespace", ns, "--ignore-not-found", "-o", "name")).trim() !== "";
+
+  async function signIn(p: Page, token: string): Promise<void> {
+    await p.goto(service.url + "/");
+    expect(new URL(p.url()).pathname).to.equal("/sign-in");
+    await p.getByLabel("API token").fill(token);
+    await Promise.all([p.waitForURL(service.url + "/"), p.getByRole("button", { name: "Sign in" }).click()]);
+  }
+
+  /** The newest job on the page (jobs are prepended), once it has finished. */
+  async function newestFinishedJob(kind: string) {
+    const job = page.locator("#job-list > article").first();
+    await until(
+      `the ${kind} job to finish`,
+      async () => {
+        const title =
+          (await job
+            .locator("h3")
+            .textContent({ timeout: 1000 })
+            .catch(() => "")) ?? "";
+        return title.trim().startsWith(kind) && (await job.getAttribute("data-finished")) === "true";
+      },
+      10 * 60_000,
+    );
+    return job;
+  }
+
+  before(async () => {
+    cluster = await startLocalCluster(clusterEnv());
+    for (const ns of namespaces)
+      await cluster.kubectl("delete", "namespace", ns, "--ignore-not-found", "--timeout=180s");
+    engine = await privateEngine("service-browser");
+    registry = await LocalRegistry.start();
+    const catalog = parseCatalog(fs.readFileSync("environments/catalog.yaml", "utf8"), "catalog.yaml");
+    await registry.pushApps(catalog, "master_latest", "build 1");
+    await registry.push("bu/auth", `${TICKET}_latest`, "auth branch build");
+    await registry.push("bu/wallet", `${NEW_TICKET}_latest`, "wallet branch build");
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "qa-k8s-service-browser-"));
+    const full = parse(fs.readFileSync("environments/catalog.yaml", "utf8"));
+    full.services = full.services.filter((s: { name: string }) => SMALL.includes(s.name));
+    fs.writeFileSync(path.join(tmp, "catalog.yaml"), stringify(full));
+
+    // kwok serves these CRI-format lines as the auth container's log, through the API server.
+    const logFile = path.join(tmp, "auth.log");
+    fs.writeFileSync(logFile, `2026-12-03T07:00:00.000000000Z stdout F ${LOG_LINE}\n`);
+    const clusterLogs = path.join(tmp, "clusterlogs.yaml");
+    fs.writeFileSync(
+      clusterLogs,
+      stringify({
+        apiVersion: "kwok.x-k8s.io/v1alpha1",
+        kind: "ClusterLogs",
+        metadata: { name: namespaces[0] },
+        spec: { selector: { matchNamespaces: [namespaces[0]] }, logs: [{ containers: ["auth"], logsFile: logFile }] },
+      }),
+    );
+    await cluster.kubectl("apply", "-f", clusterLogs);
+
+    tokens = writeTokens(path.join(tmp, "tokens.json"));
+    service = await ServiceProcess.start(
+      {
+        ...engine.envVars,
+        // capacity() reads the cluster from $KUBECONFIG when no stack names one (the page asks without a ticket).
+        KUBECONFIG: cluster.kubeconfigPath,
+        QA_DATA_DIR: path.join(tmp, "data"),
+        QA_TOKENS_FILE: path.join(tmp, "tokens.json"),
+        QA_KUBECONFIG_FILE: cluster.kubeconfigPath,
+        QA_STACK_CONFIG: [
+          `registry=${registry.address}`,
+          "registryInsecure=true",
+          `catalog=${path.join(tmp, "catalog.yaml")}`,
+        ].join(";"),
+      },
+      await freePort(),
+    );
+    const queued = await service.json<{ job: Job }>("/environments", tokens.deploy, {
+      method: "POST",
+      body: JSON.stringify({ ticket: TICKET, services: ["auth"] }),
+    });
+    expect(queued.status, JSON.stringify(queued.body)).to.equal(202);
+    const followed = await followJob(service, queued.body.job.id, tokens.read);
+    expect(followed.job?.state, followed.output).to.equal("succeeded");
+
+    browser = await startBrowser();
+    page = await browser.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (service) {
+      for (const ticket of [TICKET, NEW_TICKET]) {
+        const res = await service.json<{ job?: Job }>(`/environments/${ticket}`, tokens.deploy, { method: "DELETE" });
+        if (res.status === 202 && res.body.job) await followJob(service, res.body.job.id, tokens.read);
+      }
+      await service.stop();
+    }
+    await cluster?.kubectl("delete", "clusterlogs", namespaces[0], "--ignore-not-found").catch(() => "");
+    await registry?.stop();
+    if (engine) {
+      const left = remainingStacks(engine);
+      engine.dispose();
+      expect(left, "stacks left behind").to.deep.equal([]);
+    }
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    console.log(`    screenshots:\n${shots.map((s) => `      ${s}`).join("\n")}`);
+  });
+
+  it("signs in with the deploy token and lists the deployed ticket with its URL and health", async () => {
+    await signIn(page, tokens.deploy);
+    const row = page.locator(`tbody[data-ticket="${TICKET}"] tr`).first();
+    await row.waitFor();
+    expect(await row.getByRole("link", { name: TICKET, exact: true }).count()).to.equal(1);
+    const api = await service.json<{ url: string }>(`/environments/${TICKET}`, tokens.read);
+    expect(api.status).to.equal(200);
+    expect(api.body.url).to.match(/verbu-9801/);
+    expect(await row.getByRole("link", { name: api.body.url, exact: true }).count()).to.equal(1);
+    await until("the environment healthy", async () => {
+      await page.reload();
+      return ((await row.locator(".badge").first().textContent()) ?? "").includes("healthy");
+    });
+    expect(await page.content()).not.to.contain(tokens.deploy);
+    shots.push(await screenshot(page, "service-browser-list"));
+  });
+
+  it("expands to the real services: tag, short digest, built on branch, ready", async () => {
+    await page.locator(`tbody[data-ticket="${TICKET}"] .expander`).click();
+    const table = page.getByRole("table", { name: `Services of ${TICKET}` });
+    await table.waitFor();
+    const api = await service.json<{ services: { service: string; digest?: string }[] }>(
+      `/environments/${TICKET}`,
+      tokens.read,
+    );
+    const rows = table.locator("tbody tr");
+    expect(await rows.count()).to.equal(SMALL.length);
+    const cells = async (name: string) => {
+      const r = table.locator("tbody tr").filter({ has: page.getByRole("rowheader", { name, exact: true }) });
+      return (await r.locator("td").allTextContents()).map((t) => t.trim());
+    };
+    const auth = await cells("auth");
+    const authDigest = api.body.services.find((s) => s.service === "auth")?.digest ?? "";
+    expect(authDigest).to.match(/^sha256:[0-9a-f]{64}$/);
+    expect(auth.slice(0, 4)).to.deep.equal([`${TICKET}_latest`, authDigest.slice(0, 19), "yes", "1/1"]);
+    const wallet = await cells("wallet");
+    expect(wallet.slice(0, 4)).to.deep.include.members(["master_latest", "no", "1/1"]);
+    shots.push(await screenshot(page, "service-browser-expanded"));
+  });
+
+  it("shows the real cluster's capacity: more environments fit", async () => {
+    expect(await page.locator("#capacity-fit").textContent()).to.match(/[1-9]\d* more environments? fits?/);
+    expect(await page.locator("meter#capacity-cpu").count()).to.equal(1);
+  });
+
+  it("opens the auth log in the page and shows kwok's line", async () => {
+    await page
+      .locator(`tbody[data-ticket="${TICKET}"]`)
+      .getByRole("link", { name: "logs of auth", exact: true })
+      .click();
+    const view = page.locator("#log-view");
+    await view.getByRole("heading", { name: `Log of auth in ${TICKET}` }).waitFor();
+    await until("the log line", async () => ((await view.locator("pre").textContent()) ?? "").includes(LOG_LINE));
+    expect(new URL(page.url()).pathname).to.equal("/");
+    shots.push(await screenshot(page, "service-browser-log"));
+    expect(seriousOnes(await axeViolations(page))).to.deep.equal([]);
+  });
+
+  it("deploys a second ticket from the page with confirmation and follows its job", async () => {
+    await page.getByLabel("Ticket", { exact: true }).fill(NEW_TICKET);
+    await page.getByLabel(/Services built on the branch/).fill("wallet");
+    await page.getByRole("button", { name: "Deploy", exact: true }).click();
+    const dialog = page.getByRole("dialog");
+    expect(await dialog.textContent()).to.contain(`Deploy ${NEW_TICKET}?`);
+    shots.push(await screenshot(page, "service-browser-confirm"));
+    await dialog.getByRole("button", { name: "Yes, go ahead" }).click();
+    const job = await newestFinishedJob(`Deploy ${NEW_TICKET}`);
+    expect(await job.locator("h3 .badge").textContent(), await job.locator("pre").textContent()).to.equal("succeeded");
+    await page.locator(`tbody[data-ticket="${NEW_TICKET}"]`).waitFor({ timeout: 30_000 });
+    expect(await namespaceExists(namespaces[1])).to.equal(true);
+    shots.push(await screenshot(page, "service-browser-deployed"));
+  });
+
+  it("removes the second ticket with confirmation: gone from the list and the cluster", async () => {
+    await page.locator(`tbody[data-ticket="${NEW_TICKET}"]`).getByRole("button", { name: "Remove" }).click();
+    const dialog = page.getByRole("dialog");
+    expect(await dialog.textContent()).to.contain(`Remove ${NEW_TICKET}?`);
+    await dialog.getByRole("button", { name: "Yes, go ahead" }).click();
+    const job = await newestFinishedJob(`Remove ${NEW_TICKET}`);
+    expect(await job.locator("h3 .badge").textContent()).to.equal("succeeded");
+    await page.locator(`tbody[data-ticket="${NEW_TICKET}"]`).waitFor({ state: "detached", timeout: 30_000 });
+    await until("the namespace gone", async () => !(await namespaceExists(namespaces[1])), 180_000);
+    expect(seriousOnes(await axeViolations(page))).to.deep.equal([]);
+    shots.push(await screenshot(page, "service-browser-removed"));
+  });
+
+  it("shows a read-only token no actions", async () => {
+    const readerBrowser = await startBrowser();
+    try {
+      const reader = await readerBrowser.newPage();
+      await signIn(reader, tokens.read);
+      await reader.locator(`tbody[data-ticket="${TICKET}"]`).waitFor();
+      expect(await reader.getByRole("button", { name: "Remove" }).count()).to.equal(0);
+      expect(await reader.getByRole("button", { name: "Update" }).count()).to.equal(0);
+      expect(await reader.getByLabel("Ticket", { exact: true }).count()).to.equal(0);
+      expect(seriousOnes(await axeViolations(reader))).to.deep.equal([]);
+      shots.push(await screenshot(reader, "service-browser-read-only"));
+    } finally {
+      await readerBrowser.close();
+    }
+  });
+});
