@@ -124,6 +124,7 @@ describe("status page in chromium, real service and local control plane", functi
         QA_DATA_DIR: path.join(tmp, "data"),
         QA_TOKENS_FILE: path.join(tmp, "tokens.json"),
         QA_KUBECONFIG_FILE: cluster.kubeconfigPath,
+        QA_JIRA_URL: "https://jira.example.test/browse/",
         QA_STACK_CONFIG: [
           `registry=${registry.address}`,
           "registryInsecure=true",
@@ -168,7 +169,9 @@ describe("status page in chromium, real service and local control plane", functi
     await signIn(page, tokens.deploy);
     const row = page.locator(`tbody[data-ticket="${TICKET}"] tr`).first();
     await row.waitFor();
-    expect(await row.getByRole("link", { name: TICKET, exact: true }).count()).to.equal(1);
+    expect(await row.getByRole("link", { name: TICKET, exact: true }).getAttribute("href")).to.equal(
+      `https://jira.example.test/browse/${TICKET}`,
+    );
     const api = await service.json<{ url: string }>(`/environments/${TICKET}`, tokens.read);
     expect(api.status).to.equal(200);
     expect(api.body.url).to.match(/verbu-9801/);
@@ -231,7 +234,8 @@ describe("status page in chromium, real service and local control plane", functi
     shots.push(await screenshot(page, "service-browser-confirm"));
     await dialog.getByRole("button", { name: "Yes, go ahead" }).click();
     const job = await newestFinishedJob(`Deploy ${NEW_TICKET}`);
-    expect(await job.locator("h3 .badge").textContent(), await job.locator("pre").textContent()).to.equal("succeeded");
+    const output = (await job.locator("pre").textContent()) ?? "";
+    expect(await job.locator("h3 .badge").textContent(), output).to.equal("succeeded");
     await page.locator(`tbody[data-ticket="${NEW_TICKET}"]`).waitFor({ timeout: 30_000 });
     expect(await namespaceExists(namespaces[1])).to.equal(true);
     shots.push(await screenshot(page, "service-browser-deployed"));
