@@ -188,27 +188,45 @@ describe("status page in chromium, real service and local control plane", functi
     await page.locator(`tbody[data-ticket="${TICKET}"] .expander`).click();
     const table = page.getByRole("table", { name: `Services of ${TICKET}` });
     await table.waitFor();
-    const api = await service.json<{ services: { service: string; digest?: string }[] }>(
+    type Row = { service: string; tag: string; digest?: string; builtOnBranch: boolean; readyReplicas: number };
+    const api = await service.json<{ services: (Row & { desiredReplicas: number })[] }>(
       `/environments/${TICKET}`,
       tokens.read,
     );
-    const rows = table.locator("tbody tr");
-    expect(await rows.count()).to.equal(SMALL.length);
+    expect(api.body.services.map((s) => s.service)).to.have.members(SMALL);
+    expect(await table.locator("tbody tr").count()).to.equal(SMALL.length);
     const cells = async (name: string) => {
       const r = table.locator("tbody tr").filter({ has: page.getByRole("rowheader", { name, exact: true }) });
-      return (await r.locator("td").allTextContents()).map((t) => t.trim());
+      return (await r.locator("td").allTextContents()).slice(0, 4).map((t) => t.trim());
     };
+    // Every row as the cluster has it: tag, the digest's first 12 hex digits, built on the branch, ready replicas.
+    for (const s of api.body.services) {
+      const digest = s.digest ? s.digest.slice(0, "sha256:".length + 12) : "";
+      const ready = `${s.readyReplicas}/${s.desiredReplicas}`;
+      expect(await cells(s.service), s.service).to.deep.equal([s.tag, digest, s.builtOnBranch ? "yes" : "no", ready]);
+    }
     const auth = await cells("auth");
-    const authDigest = api.body.services.find((s) => s.service === "auth")?.digest ?? "";
-    expect(authDigest).to.match(/^sha256:[0-9a-f]{64}$/);
-    expect(auth.slice(0, 4)).to.deep.equal([`${TICKET}_latest`, authDigest.slice(0, 19), "yes", "1/1"]);
+    expect(auth[1]).to.match(/^sha256:[0-9a-f]{12}$/);
+    expect([auth[0], auth[2], auth[3]]).to.deep.equal([`${TICKET}_latest`, "yes", "1/1"]);
     const wallet = await cells("wallet");
-    expect(wallet.slice(0, 4)).to.deep.include.members(["master_latest", "no", "1/1"]);
+    expect([wallet[0], wallet[2], wallet[3]]).to.deep.equal(["master_latest", "no", "1/1"]);
     shots.push(await screenshot(page, "service-browser-expanded"));
   });
 
   it("shows the real cluster's capacity: more environments fit", async () => {
-    expect(await page.locator("#capacity-fit").textContent()).to.match(/[1-9]\d* more environments? fits?/);
+    const text = ((await page.locator("#capacity-fit").textContent()) ?? "").replace(/\s+/g, " ");
+    expect(text).to.match(/[1-9]\d* more environments? fits?/);
+    // The same figures as the API's, and the cluster's own schedulable nodes (not cordoned, no NoSchedule taint).
+    const api = await service.json<{ environmentsThatFit: number; nodes: unknown[] }>("/capacity", tokens.read);
+    expect(api.status).to.equal(200);
+    expect(text).to.contain(`${api.body.environmentsThatFit} more environment`);
+    type Node = { spec: { unschedulable?: boolean; taints?: { effect: string }[] } };
+    const nodes: Node[] = JSON.parse(await cluster.kubectl("get", "nodes", "-o", "json")).items;
+    const schedulable = nodes.filter(
+      (n) => !n.spec.unschedulable && !(n.spec.taints ?? []).some((t) => t.effect !== "PreferNoSchedule"),
+    );
+    expect(api.body.nodes).to.have.length(schedulable.length);
+    expect(text).to.contain(`; ${schedulable.length} schedulable node`);
     expect(await page.locator("meter#capacity-cpu").count()).to.equal(1);
   });
 
