@@ -256,7 +256,10 @@ describe("status page in chromium, real service and local control plane", functi
     const job = await newestFinishedJob(`Deploy ${NEW_TICKET}`);
     const output = (await job.locator("pre").textContent()) ?? "";
     expect(await job.locator("h3 .badge").textContent(), output).to.equal("succeeded");
-    await page.locator(`tbody[data-ticket="${NEW_TICKET}"]`).waitFor({ timeout: 30_000 });
+    const row = page.locator(`tbody[data-ticket="${NEW_TICKET}"] tr`).first();
+    await row.waitFor({ timeout: 30_000 });
+    // The deploy record (who, when) is the page's caller's, once the list's refresh has the finished stack.
+    await until("the new row's deploy record", async () => ((await row.textContent()) ?? "").includes("e2e-deployer"));
     expect(await namespaceExists(namespaces[1])).to.equal(true);
     shots.push(await screenshot(page, "service-browser-deployed"));
   });
