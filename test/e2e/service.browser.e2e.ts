@@ -119,10 +119,7 @@ describe("status page in chromium, real service and local control plane", functi
     service = await ServiceProcess.start(
       {
         ...engine.envVars,
-        // TODO(integrator): the page's and GET /capacity's driver.capacity() get no stack config, so they read the
-        // cluster from $KUBECONFIG only (QA_KUBECONFIG_FILE alone: 503 "no kubeconfig for the capacity guard") and
-        // size environments by the default catalog, not QA_STACK_CONFIG's. Until main.ts passes its config, this:
-        KUBECONFIG: cluster.kubeconfigPath,
+        // No KUBECONFIG: the service measures capacity on the cluster of its own stack config (QA_KUBECONFIG_FILE).
         QA_DATA_DIR: path.join(tmp, "data"),
         QA_TOKENS_FILE: path.join(tmp, "tokens.json"),
         QA_KUBECONFIG_FILE: cluster.kubeconfigPath,
