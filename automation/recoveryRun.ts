@@ -95,9 +95,14 @@ async function clearUnderTheLock(stack: Stack, pending: readonly PendingOperatio
       "then takes over what a crashed run created (forced server-side apply)",
   );
   const workspace = stack.workspace as LocalWorkspace;
+  const env: Record<string, string> = { ...workspace.envVars };
+  const onCluster = (await options.cluster()) !== undefined;
+  // In render mode the provider has no cluster to read; this makes refresh keep what was rendered (README).
+  if (!onCluster) env.PULUMI_K8S_SKIP_UPDATE_UNREACHABLE = "true";
   const refresh = ["refresh", "--yes", "--skip-preview", "--non-interactive", "--clear-pending-creates"];
-  await runCli(workspace, [...refresh, "--stack", stack.name], { ...workspace.envVars }, options.signal);
-  workspace.envVars.PULUMI_K8S_ENABLE_PATCH_FORCE = "true";
+  await runCli(workspace, [...refresh, "--stack", stack.name], env, options.signal);
+  // Rendered files have no field managers to conflict with; only a cluster needs the forced apply.
+  if (onCluster) workspace.envVars.PULUMI_K8S_ENABLE_PATCH_FORCE = "true";
   options.onMessage("recovered", `${stack.name}: pending operations cleared under the lock`);
   return pending.length;
 }

@@ -5,6 +5,7 @@
 import * as os from "node:os";
 import * as crypto from "node:crypto";
 import { CancelledError, exitCodeOf, EXIT_CODES } from "../exitCodes";
+import { redact } from "./pgSql";
 import { ProgressReporter } from "../progress";
 import type { DriverApi } from "../cli/driverApi";
 import type { ConfigEntry } from "../stack";
@@ -42,7 +43,8 @@ export function jobError(error: unknown): NonNullable<Job["error"]> {
   return {
     name: error instanceof Error ? error.name : "InternalError",
     exitCode: code === EXIT_CODES.OK ? EXIT_CODES.INTERNAL : code,
-    message: error instanceof Error ? error.message : String(error),
+    // An engine error can quote PULUMI_BACKEND_URL (postgres://user:password@…): the job history never holds it.
+    message: redact(error instanceof Error ? error.message : String(error)),
   };
 }
 
@@ -129,7 +131,7 @@ export class JobRunner {
       timer = undefined;
       const text = pending;
       pending = "";
-      if (text) writes = writes.then(() => store.appendOutput(job.id, text)).then(() => events.changed(job.id));
+      if (text) writes = writes.then(() => store.appendOutput(job.id, redact(text))).then(() => events.changed(job.id));
     };
     const append = (text: string) => {
       pending += text;

@@ -5,7 +5,10 @@
 export interface ReadCacheOptions {
   /** @default 2000 */
   readonly freshMs?: number;
-  /** @default 30000 */
+  /**
+   * @default freshMs: serving older values meant an environment removed through one replica stayed listed by another
+   * for up to this long after its job ended (service.replicas.e2e.ts).
+   */
   readonly staleMs?: number;
   readonly now?: () => number;
 }
@@ -19,7 +22,7 @@ export class ReadCache {
 
   constructor(options: ReadCacheOptions = {}) {
     this.freshMs = options.freshMs ?? 2000;
-    this.staleMs = options.staleMs ?? 30_000;
+    this.staleMs = options.staleMs ?? this.freshMs;
     this.now = options.now ?? Date.now;
   }
 

@@ -9,6 +9,7 @@ import { authenticate, hasScope, TokenEntry } from "./auth";
 import type { Caller, JobStore } from "./contracts";
 import { Intake, jobIntake } from "./intake";
 import { JobEvents } from "./events";
+import { redact } from "./pgSql";
 import { errorReply, toErrorReply } from "./routesShared";
 import { environmentRoutes } from "./routesEnvironments";
 import { jobRoutes } from "./routesJobs";
@@ -151,7 +152,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((error, request, reply) => {
     const { statusCode, body } = toErrorReply(error);
-    if (statusCode >= 500) request.log.error({ err: error }, "request failed");
+    // An engine error can quote PULUMI_BACKEND_URL (postgres://user:password@…): never log the password.
+    if (statusCode >= 500) {
+      const err = error instanceof Error ? error : new Error(String(error));
+      request.log.error(
+        { err: { type: err.name, message: redact(err.message), stack: redact(err.stack ?? "") } },
+        "request failed",
+      );
+    }
     if (request.auditNote || request.method !== "GET")
       request.auditNote = { ...request.auditNote, outcome: `${statusCode} ${body.message}` };
     return reply.code(statusCode).send(body);
