@@ -44,8 +44,8 @@ import type {
 export const DEFAULT_BACKEND_DIR = path.join(os.homedir(), ".cache", "qa-k8s", "state");
 /**
  * Engine operations at once: more than the environment's 236 resources, so none waits for a slot. A step holds its
- * slot while the provider awaits readiness (a Service ~10 s for its endpoints), so at 64 the Services held back the
- * Deployments. First up measured by `npm run bench:e2e`: 118 s at the engine's default (4 × CPUs = 8 here), 38 s at 64,
+ * slot while the provider awaits readiness (a Service used to take ~10 s for its endpoints; a Deployment still waits
+ * for its pods), so at 64 the awaits held back other steps. First up measured by `npm run bench:e2e`: 118 s at the engine's default (4 × CPUs = 8 here), 38 s at 64,
  * 33 s at 256 (README, "Speed").
  */
 export const DEFAULT_PARALLEL = 256;

@@ -2,6 +2,7 @@
 // a stripPrefix Middleware (traefik.io/v1alpha1, Traefik v3 in current K3s) where the catalog strips the path.
 import type { ServiceSpec } from "../types";
 import { serviceLabels } from "./labels";
+import { SKIP_AWAIT } from "./workload";
 
 export const INGRESS_CLASS = "traefik";
 export const MIDDLEWARE_API_VERSION = "traefik.io/v1alpha1";
@@ -52,7 +53,7 @@ export function ingressObjects(spec: ServiceSpec, namespace: string, tlsSecretNa
               : {}),
             // Traefik publishes the load-balancer status on its own schedule; the environment is ready when its
             // workloads are, so the engine does not wait up to 10 minutes for that status.
-            "pulumi.com/skipAwait": "true",
+            [SKIP_AWAIT]: "true",
           },
         },
         spec: {

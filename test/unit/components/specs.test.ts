@@ -167,6 +167,8 @@ describe("workload objects", () => {
   it("exposes the main port as http and extra ports by name", () => {
     const service = serviceObject(spec({ name: "nsqd", port: 4151, extraPorts: [{ name: "tcp", port: 4150 }] }), ctx)!;
     expect(service.metadata.name).to.equal("nsqd");
+    // Readiness is the workload's await; the Service's own would wait for Endpoints (never there for loopback pods).
+    expect(service.metadata.annotations).to.deep.equal({ "pulumi.com/skipAwait": "true" });
     expect(service.spec.ports).to.deep.equal([
       { name: "http", port: 4151, targetPort: "http", protocol: "TCP" },
       { name: "tcp", port: 4150, targetPort: "tcp", protocol: "TCP" },
