@@ -75,9 +75,9 @@ describe("overlay: what an overlay deploys itself", () => {
       'catalog.yaml: service "api": overlayOwn "mongo" is not a service of the catalog; use catalog service names (e.g. mongodb, nsqd), or [] to use the baseline\'s',
       'catalog.yaml: service "api": overlayOwn lists the service itself; an overlay deploys a feature-built service anyway, so list only what it needs next to it (or [] for the baseline\'s)',
     ]);
-    expect(catalogProblems(`services:\n  - { name: api, kind: app, image: bu/api, overlayOwn: "mongodb" }\n`)).to.deep.equal(
-      ['catalog.yaml: service "api": overlayOwn must be an array, got "mongodb"'],
-    );
+    expect(
+      catalogProblems(`services:\n  - { name: api, kind: app, image: bu/api, overlayOwn: "mongodb" }\n`),
+    ).to.deep.equal(['catalog.yaml: service "api": overlayOwn must be an array, got "mongodb"']);
   });
 });
 
@@ -109,7 +109,10 @@ describe("overlay: config", () => {
       validateEnvironmentConfig(raw);
       return [];
     } catch (error) {
-      return (error as Error).message.split("\n").slice(1).map((l) => l.trim());
+      return (error as Error).message
+        .split("\n")
+        .slice(1)
+        .map((l) => l.trim());
     }
   };
 
