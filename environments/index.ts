@@ -13,10 +13,9 @@ import { ImageRegistry, RegistryClient, RegistryError } from "./registry";
 import { routeHostProblems } from "./catalogChecks";
 import { placeholderValues, serviceSpecs } from "./services";
 import type { ServiceSpec } from "../components/types";
-import { environmentNeeds } from "./capacity";
 import { ClusterView, clusterView, loadKubeConfig } from "./capacityCluster";
-import { capacitySettings, CapacityRefusal, CapacitySettings, guardNewEnvironment } from "./capacityGuard";
-import { checkBaselineExists } from "./baselineCheck";
+import { capacitySettings, CapacityRefusal } from "./capacityGuard";
+import { checksBeforeResources } from "./clusterChecks";
 import { environmentShape } from "./overlay";
 
 const NAMESPACE = "qa-k8s";
@@ -115,12 +114,7 @@ async function environment(deps: EnvironmentDependencies): Promise<EnvironmentOu
     () => clusterProvider(settings, cluster),
     registryPassword,
     deps.now ?? (() => new Date()),
-    async (services) => {
-      const needed = settings.mode === "overlay" || (capacity.enabled && services.length > 0);
-      const view = await clusterToCheck(settings, cluster, readCluster, needed);
-      if (view) await checkBaselineExists(settings, view);
-      await checkCapacity(settings, capacity, view, services);
-    },
+    checksBeforeResources(settings, capacity, cluster, readCluster),
   );
 }
 
@@ -246,45 +240,6 @@ function clusterProvider(settings: EnvironmentConfig, kubeconfig: () => pulumi.O
     return new k8s.Provider("kubernetes", { renderYamlToDirectory: path.resolve(PROJECT_ROOT, settings.renderTo) });
   }
   return new k8s.Provider("kubernetes", { kubeconfig: pulumi.secret(kubeconfig()) as pulumi.Output<string> });
-}
-
-/**
- * The cluster the checks before any resource read: none in render mode, and none while the kubeconfig is unknown (a
- * cluster stack not yet deployed, in preview). Read only when a check needs it (an overlay, or the capacity guard).
- */
-async function clusterToCheck(
-  settings: EnvironmentConfig,
-  kubeconfig: () => pulumi.Output<string>,
-  readCluster: (kubeconfig: string) => ClusterView,
-  needed: boolean,
-): Promise<ClusterView | undefined> {
-  if (settings.renderTo !== undefined || !needed) return undefined;
-  const source = kubeconfig();
-  if (!(await (source as unknown as { isKnown: Promise<boolean> }).isKnown)) return undefined;
-  return readCluster(await unsecret(source));
-}
-
-/** Refuses a new environment the cluster has no room for, in preview as in up. No cluster, no guard. */
-async function checkCapacity(
-  settings: EnvironmentConfig,
-  capacity: CapacitySettings,
-  cluster: ClusterView | undefined,
-  services: readonly ServiceSpec[],
-): Promise<void> {
-  // An overlay with nothing built on the branch runs no pods: nothing to place.
-  if (!cluster || !capacity.enabled || services.length === 0) return;
-  const feature = featureFromStack(pulumi.getStack(), settings.ticket);
-  const outcome = await guardNewEnvironment({
-    ticket: feature.ticket,
-    namespace: feature.name,
-    needs: environmentNeeds(services, feature.name),
-    settings: capacity,
-    cluster,
-  });
-  if (outcome.decision === "admitted")
-    pulumi.log.info(
-      `capacity: room for ${outcome.report.environmentsThatFit} environment(s) of this size, ${feature.ticket} included`,
-    );
 }
 
 /**
