@@ -2,7 +2,9 @@
 // infra they name), what resolves to the baseline, and the catalog rule for overlayOwn.
 import { expect } from "chai";
 import * as fs from "node:fs";
+import { catalogNeeds } from "../../../environments/capacity";
 import { CatalogError, parseCatalog } from "../../../environments/catalog";
+import { featureFromStack } from "../../../environments/feature";
 import { checkOverlayMode, validateEnvironmentConfig } from "../../../environments/config";
 import { defaultOverlayOwn, environmentShape, hostsIn, overlayPlan } from "../../../environments/overlay";
 import { spec } from "../components/fixtures";
@@ -78,6 +80,17 @@ describe("overlay: what an overlay deploys itself", () => {
     expect(
       catalogProblems(`services:\n  - { name: api, kind: app, image: bu/api, overlayOwn: "mongodb" }\n`),
     ).to.deep.equal(['catalog.yaml: service "api": overlayOwn must be an array, got "mongodb"']);
+  });
+});
+
+describe("overlay: what it needs from the cluster", () => {
+  it("counts only the pods an overlay runs itself", () => {
+    const feature = featureFromStack("verbu-1");
+    const full = catalogNeeds(CATALOG, feature);
+    const overlay = catalogNeeds(CATALOG, feature, { overlayOf: ["wallet", "auth"] });
+    expect(full.total.pods).to.equal(70);
+    expect(overlay.pods.map((p) => p.name).sort()).to.deep.equal(["auth", "mongodb", "nsqd", "nsqlookupd", "wallet"]);
+    expect(overlay.total.memoryBytes).to.be.lessThan(full.total.memoryBytes / 10);
   });
 });
 
