@@ -4,6 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ingressObjects, stripPrefixMiddlewareObject } from "./specs/ingress";
 import { limitRangeObject, namespaceObject, networkPolicyObject, resourceQuotaObject } from "./specs/namespace";
+import { externalNameServiceObject } from "./specs/externalName";
 import { dockerConfigJson, PULL_SECRET_NAME, registryServer } from "./specs/pullSecret";
 import { deploymentObject, serviceObject, statefulSetObject } from "./specs/workload";
 import type { ServiceSpec } from "./types";
@@ -29,6 +30,17 @@ export interface ServiceSetArgs {
    * @default no pull secret: the registry allows anonymous pulls
    */
   readonly registryCredentials?: RegistryCredentials;
+  /**
+   * Services this namespace does not run: each gets a Service of its name of type ExternalName into `namespace`, and
+   * its ingress routes as usual, so its in-cluster name and its paths reach that namespace (overlay mode).
+   * @default none: every service runs here
+   */
+  readonly resolvedElsewhere?: { readonly namespace: string; readonly services: readonly ServiceSpec[] };
+  /**
+   * Pods of namespaces with these labels may reach this environment's pods (a baseline admits its overlays).
+   * @default none beyond the ingress namespaces
+   */
+  readonly admittedNamespaceLabels?: Readonly<Record<string, string>>;
   /**
    * Namespaces whose pods may reach this environment's pods besides its own (the ingress controller's).
    * @default ["kube-system"], where K3s runs Traefik
@@ -64,17 +76,21 @@ export class ServiceSet extends pulumi.ComponentResource {
     const deletedWith = args.deleteWithNamespace === false ? undefined : namespace;
     const inNamespace = { parent: this, dependsOn: [namespace], deletedWith };
 
-    new k8s.core.v1.ResourceQuota(`${name}-quota`, resourceQuotaObject(ns, args.services), inNamespace);
-    new k8s.core.v1.LimitRange(`${name}-limits`, limitRangeObject(ns, args.services), inNamespace);
+    const quota = new k8s.core.v1.ResourceQuota(`${name}-quota`, resourceQuotaObject(ns, args.services), inNamespace);
+    const limits = new k8s.core.v1.LimitRange(`${name}-limits`, limitRangeObject(ns, args.services), inNamespace);
     new k8s.networking.v1.NetworkPolicy(
       `${name}-network-policy`,
-      networkPolicyObject(ns, args.ingressNamespaces ?? ["kube-system"]),
+      networkPolicyObject(ns, args.ingressNamespaces ?? ["kube-system"], args.admittedNamespaceLabels),
       inNamespace,
     );
 
     const pullSecret = args.registryCredentials && this.pullSecret(name, ns, args.registryCredentials, inNamespace);
     const context = { namespace: ns, imagePullSecret: pullSecret ? PULL_SECRET_NAME : undefined };
-    const workloadOpts = { ...inNamespace, dependsOn: pullSecret ? [namespace, pullSecret] : [namespace] };
+    // After the quota and limits: an overlay switched to full grows its quota before its new pods ask for room.
+    const workloadOpts = {
+      ...inNamespace,
+      dependsOn: [namespace, quota, limits, ...(pullSecret ? [pullSecret] : [])],
+    };
 
     for (const spec of args.services) {
       const prefix = `${name}-${spec.name}`;
@@ -87,30 +103,50 @@ export class ServiceSet extends pulumi.ComponentResource {
       const serviceArgs = serviceObject(spec, context);
       if (!serviceArgs) continue;
       new k8s.core.v1.Service(`${prefix}-service`, serviceArgs, inNamespace);
-      const middlewareObject = stripPrefixMiddlewareObject(spec, ns);
-      const middleware =
-        middlewareObject &&
-        new k8s.apiextensions.CustomResource(`${prefix}-strip-prefix`, middlewareObject, inNamespace);
-      for (const { role, object } of ingressObjects(spec, ns, args.tlsSecretName)) {
-        // Not after the Service: its await (endpoints ready) would hold every route back until the pods are up, and
-        // Traefik serves a route as soon as its backend Service appears.
-        new k8s.networking.v1.Ingress(`${prefix}-${role}`, object, {
-          ...inNamespace,
-          dependsOn: middleware ? [namespace, middleware] : [namespace],
-        });
-      }
+      this.routes(prefix, spec, ns, args.tlsSecretName, inNamespace, namespace);
+    }
+    const elsewhere = args.resolvedElsewhere;
+    for (const spec of elsewhere?.services ?? []) {
+      const prefix = `${name}-${spec.name}`;
+      const serviceArgs = externalNameServiceObject(spec, { namespace: ns, targetNamespace: elsewhere!.namespace });
+      if (!serviceArgs) continue;
+      // The same resource name as the selector Service above: a service switching sides is updated, not replaced.
+      new k8s.core.v1.Service(`${prefix}-service`, serviceArgs, inNamespace);
+      this.routes(prefix, spec, ns, args.tlsSecretName, inNamespace, namespace);
     }
 
     this.namespace = namespace.metadata.name;
     this.images = pulumi.output(Object.fromEntries(args.services.map((s) => [s.name, s.image])));
     this.urls = pulumi.output(
       Object.fromEntries(
-        args.services
+        [...args.services, ...(elsewhere?.services ?? [])]
           .filter((s) => s.routes.length > 0)
           .map((s) => [s.name, s.routes.map((r) => `https://${r.host}${r.path}`)]),
       ),
     );
     this.registerOutputs({ namespace: this.namespace, images: this.images, urls: this.urls });
+  }
+
+  /** A service's Ingress objects and stripPrefix Middleware: the same whether the service runs here or elsewhere. */
+  private routes(
+    prefix: string,
+    spec: ServiceSpec,
+    ns: string,
+    tlsSecretName: string,
+    opts: pulumi.CustomResourceOptions,
+    namespace: k8s.core.v1.Namespace,
+  ) {
+    const middlewareObject = stripPrefixMiddlewareObject(spec, ns);
+    const middleware =
+      middlewareObject && new k8s.apiextensions.CustomResource(`${prefix}-strip-prefix`, middlewareObject, opts);
+    for (const { role, object } of ingressObjects(spec, ns, tlsSecretName)) {
+      // Not after the Service: its await (endpoints ready) would hold every route back until the pods are up, and
+      // Traefik serves a route as soon as its backend Service appears.
+      new k8s.networking.v1.Ingress(`${prefix}-${role}`, object, {
+        ...opts,
+        dependsOn: middleware ? [namespace, middleware] : [namespace],
+      });
+    }
   }
 
   private pullSecret(name: string, ns: string, credentials: RegistryCredentials, opts: pulumi.CustomResourceOptions) {

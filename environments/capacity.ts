@@ -8,6 +8,7 @@ import { cpuMillis, quantityValue } from "./capacityQuantity";
 import { ENVIRONMENT_DEFAULTS } from "./config";
 import type { Feature } from "./feature";
 import type { ResolvedImage } from "./images";
+import { overlayPlan } from "./overlay";
 import { serviceSpecs } from "./services";
 
 /** Requests of one environment or free room of a cluster, in the units the guard compares. */
@@ -155,9 +156,21 @@ function dominates(a: Resources, b: Resources): boolean {
 
 /**
  * Needs of a new environment from the catalog alone (the driver's pre-flight, capacity()), before any image is
- * resolved: images change nothing in a pod's requests, so a placeholder reference stands in for each.
+ * resolved: images change nothing in a pod's requests, so a placeholder reference stands in for each. With
+ * `overlayOf` (the services built on the branch), the needs of an overlay: only what it runs itself (overlay.ts).
  */
-export function catalogNeeds(catalog: readonly CatalogService[], feature: Feature): EnvironmentNeeds {
+export function catalogNeeds(
+  catalog: readonly CatalogService[],
+  feature: Feature,
+  options: { readonly overlayOf?: readonly string[] } = {},
+): EnvironmentNeeds {
+  if (options.overlayOf !== undefined) {
+    const deployed = overlayPlan(catalog, options.overlayOf).deployed;
+    return catalogNeeds(
+      catalog.filter((s) => deployed.includes(s.name)),
+      feature,
+    );
+  }
   const images = new Map(
     catalog.map((s): [string, ResolvedImage] => [
       s.name,

@@ -25,6 +25,8 @@ export interface CatalogService {
   readonly args?: readonly string[];
   readonly readinessProbe?: ReadinessProbe;
   readonly storage?: string;
+  /** What an overlay deploys itself next to this service when it is built on the branch; undefined = the default. */
+  readonly overlayOwn?: readonly string[];
 }
 
 export class CatalogError extends Error {
@@ -89,6 +91,7 @@ function withDefaults(service: RawService, defaults: RawCatalog["defaults"]): Ca
     args: service.args,
     readinessProbe: service.readinessProbe,
     storage: service.storage,
+    overlayOwn: service.overlayOwn,
   };
 }
 

@@ -17,6 +17,7 @@ import {
 } from "./kubernetesNames";
 import { ENV_PLACEHOLDERS, expandPlaceholders, placeholdersIn } from "./placeholders";
 import { parseCpu, parseMemory } from "../components/specs/quantities";
+import { overlayOwnProblems } from "./overlay";
 
 /** Set by qa-k8s on every app container; the catalog may not override them. */
 export const RESERVED_ENV = ["FEATURE", "FQDN", "NODE_ENV", "NODE_MAX_PROCESSES"] as const;
@@ -102,6 +103,7 @@ export function validateServices(services: CatalogService[], raw: RawService[], 
     }
   });
   problems.push(...ingressNameClashes(services, file));
+  problems.push(...overlayOwnProblems(services, file));
   return problems;
 }
 

@@ -53,6 +53,11 @@ export const serviceSchema = z.strictObject({
   readinessProbe: readinessProbeSchema.optional(),
   /** Persistent volume size; a service with storage runs as a StatefulSet with its own claim. */
   storage: z.string().optional(),
+  /**
+   * Catalog services an overlay environment deploys itself when this service is built on the branch (its own
+   * database, its own NSQ). Default: the infra services it uses (environments/overlay.ts); [] = the baseline's.
+   */
+  overlayOwn: z.array(z.string()).optional(),
 });
 
 export const catalogSchema = z.strictObject({

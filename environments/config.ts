@@ -2,6 +2,9 @@
 // does) into RawEnvironmentConfig; everything here is pure so each rule has a tested message.
 import { isRegistryAddress } from "./registry";
 import type { RolloutMode } from "./images";
+import { isDns1123Label, reservedNamespaceProblem } from "./kubernetesNames";
+
+export type EnvironmentMode = "full" | "overlay";
 
 /** Values as read from config; undefined = not set (Pulumi.yaml defaults already applied by the engine). */
 export interface RawEnvironmentConfig {
@@ -16,6 +19,8 @@ export interface RawEnvironmentConfig {
   readonly baselineTag?: string;
   readonly featureServices?: unknown;
   readonly rollout?: string;
+  readonly mode?: string;
+  readonly baseline?: string;
   readonly deploymentId?: string;
   readonly clusterStack?: string;
   readonly renderTo?: string;
@@ -39,6 +44,10 @@ export interface EnvironmentConfig {
   readonly baselineTagPattern: string;
   readonly featureServices?: readonly string[];
   readonly rollout: RolloutMode;
+  /** full: every catalog service here; overlay: the feature-built ones, the rest resolved in `baseline`. */
+  readonly mode: EnvironmentMode;
+  /** Namespace (= stack) of the shared baseline environment. */
+  readonly baseline: string;
   readonly deploymentId?: string;
   readonly clusterStack: string;
   readonly renderTo?: string;
@@ -57,6 +66,8 @@ export const ENVIRONMENT_DEFAULTS = {
   featureTag: "${ticket}_latest",
   baselineTag: "master_latest",
   rollout: "digest",
+  mode: "full",
+  baseline: "master",
   clusterStack: "qa",
   tlsSecretName: "qa-bu-ssl-certificate",
   nsqImage: "nsqio/nsq:v1.3.0",
@@ -97,6 +108,18 @@ export function validateEnvironmentConfig(raw: RawEnvironmentConfig): Environmen
   c.check(
     rollout === "digest" || rollout === "restart",
     `qa-k8s:rollout "${rollout}" is not one of digest, restart; run: pulumi config set rollout digest`,
+  );
+  const mode = raw.mode ?? d.mode;
+  c.check(
+    mode === "full" || mode === "overlay",
+    `qa-k8s:mode "${mode}" is not one of full, overlay; run: pulumi config set mode overlay (or full)`,
+  );
+  const baseline = raw.baseline ?? d.baseline;
+  const reserved = isDns1123Label(baseline) ? reservedNamespaceProblem(baseline) : undefined;
+  c.check(
+    isDns1123Label(baseline) && reserved === undefined,
+    `qa-k8s:baseline "${baseline}" ${reserved ?? "is not a namespace name (lower-case letters, digits and '-')"}; ` +
+      `name the baseline environment's stack, e.g. pulumi config set baseline master`,
   );
   const featureServices = parseFeatureServices(raw.featureServices, c);
   const clusterStack = raw.clusterStack ?? d.clusterStack;
@@ -139,6 +162,8 @@ export function validateEnvironmentConfig(raw: RawEnvironmentConfig): Environmen
     baselineTagPattern: raw.baselineTag ?? d.baselineTag,
     featureServices,
     rollout: rollout as RolloutMode,
+    mode: mode as EnvironmentMode,
+    baseline,
     deploymentId,
     clusterStack,
     renderTo: raw.renderTo,
@@ -178,6 +203,16 @@ export function checkFeatureServices(
     throw new Error(
       `qa-k8s:featureServices: ${unknown.map((n) => `"${n}"`).join(", ")} ${unknown.length === 1 ? "is not an app service" : "are not app services"} ` +
         `of ${catalogPath}; use the catalog's service names (infra services always use their configured image)`,
+    );
+  }
+}
+
+/** The baseline is a full environment: an overlay of itself would resolve every service to itself. */
+export function checkOverlayMode(settings: Pick<EnvironmentConfig, "mode" | "baseline">, namespace: string): void {
+  if (settings.mode === "overlay" && namespace === settings.baseline) {
+    throw new Error(
+      `qa-k8s:mode "overlay" on stack "${namespace}", which is the baseline (qa-k8s:baseline "${namespace}"): the ` +
+        `baseline must be a full environment; run: pulumi config set mode full, or set qa-k8s:baseline to another stack`,
     );
   }
 }

@@ -6,16 +6,17 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSet } from "../components/serviceSet";
 import { CatalogError, parseCatalog } from "./catalog";
-import { checkFeatureServices, EnvironmentConfig, validateEnvironmentConfig } from "./config";
+import { checkFeatureServices, checkOverlayMode, EnvironmentConfig, validateEnvironmentConfig } from "./config";
 import { featureFromStack, mainHost, tagFromPattern } from "./feature";
 import { resolveImages } from "./images";
 import { ImageRegistry, RegistryClient, RegistryError } from "./registry";
 import { routeHostProblems } from "./catalogChecks";
 import { placeholderValues, serviceSpecs } from "./services";
 import type { ServiceSpec } from "../components/types";
-import { environmentNeeds } from "./capacity";
 import { ClusterView, clusterView, loadKubeConfig } from "./capacityCluster";
-import { capacitySettings, CapacityRefusal, CapacitySettings, guardNewEnvironment } from "./capacityGuard";
+import { capacitySettings, CapacityRefusal } from "./capacityGuard";
+import { checksBeforeResources } from "./clusterChecks";
+import { environmentShape } from "./overlay";
 
 const NAMESPACE = "qa-k8s";
 // Paths in config (catalog, renderTo) are relative to the project, wherever the engine starts the program from.
@@ -28,6 +29,10 @@ export interface EnvironmentOutputs {
   urls: pulumi.Output<Record<string, string[]>>;
   images: pulumi.Output<Record<string, string>>;
   featureServices: string[];
+  /** full | overlay */
+  mode: string;
+  /** The baseline this overlay resolves to; "" for a full environment. */
+  baseline: string;
 }
 
 export interface EnvironmentDependencies {
@@ -72,6 +77,8 @@ async function environment(deps: EnvironmentDependencies): Promise<EnvironmentOu
     baselineTag: config.get("baselineTag"),
     featureServices: config.getObject<unknown>("featureServices"),
     rollout: config.get("rollout"),
+    mode: config.get("mode"),
+    baseline: config.get("baseline"),
     deploymentId: get("deploymentId"),
     clusterStack: config.get("clusterStack"),
     renderTo: get("renderTo"),
@@ -99,6 +106,7 @@ async function environment(deps: EnvironmentDependencies): Promise<EnvironmentOu
       password: registryPassword && (await unsecret(registryPassword)),
     });
   const cluster = clusterSource(settings, kubeconfig);
+  const readCluster = deps.cluster ?? ((text) => clusterView(loadKubeConfig(text, {})));
   return deployEnvironment(
     settings,
     catalogText,
@@ -106,14 +114,7 @@ async function environment(deps: EnvironmentDependencies): Promise<EnvironmentOu
     () => clusterProvider(settings, cluster),
     registryPassword,
     deps.now ?? (() => new Date()),
-    (services) =>
-      checkCapacity(
-        settings,
-        capacity,
-        cluster,
-        services,
-        deps.cluster ?? ((text) => clusterView(loadKubeConfig(text, {}))),
-      ),
+    checksBeforeResources(settings, capacity, cluster, readCluster),
   );
 }
 
@@ -131,6 +132,7 @@ export async function deployEnvironment(
   beforeResources?: (services: readonly ServiceSpec[]) => Promise<void>,
 ): Promise<EnvironmentOutputs> {
   const feature = featureFromStack(pulumi.getStack(), settings.ticket);
+  checkOverlayMode(settings, feature.name);
   const catalog = parseCatalog(catalogText, settings.catalogPath);
   const hostProblems = routeHostProblems(
     catalog,
@@ -164,14 +166,26 @@ export async function deployEnvironment(
         .toISOString()
         .replace(/[^0-9TZ]/g, ""),
   });
-  // The capacity guard: last check, so that a refused environment registers nothing of its own.
-  await beforeResources?.(services);
+  const builtOnBranch = catalog.filter((s) => images.get(s.name)?.builtOnBranch).map((s) => s.name);
+  const shape = environmentShape({
+    mode: settings.mode,
+    baseline: settings.baseline,
+    namespace: feature.name,
+    catalog,
+    services,
+    builtOnBranch,
+  });
+  // The baseline and capacity checks: last, so that a refused environment registers nothing of its own. The guard
+  // measures what this namespace runs: an overlay's own services only.
+  await beforeResources?.(shape.deployed);
   const serviceSet = new ServiceSet(
     feature.name,
     {
       namespace: feature.name,
-      namespaceLabels: { "qa-k8s/feature": feature.name, "qa-k8s/ticket": feature.ticket },
-      services,
+      namespaceLabels: { "qa-k8s/feature": feature.name, "qa-k8s/ticket": feature.ticket, ...shape.namespaceLabels },
+      services: shape.deployed,
+      resolvedElsewhere: shape.baseline,
+      admittedNamespaceLabels: shape.admittedNamespaceLabels,
       tlsSecretName: settings.tlsSecretName,
       deleteWithNamespace: settings.renderTo === undefined,
       registryCredentials:
@@ -192,7 +206,9 @@ export async function deployEnvironment(
     urls: serviceSet.urls,
     images: serviceSet.images,
     // Catalog order, not the order in which the registry happened to answer: outputs stay stable between runs.
-    featureServices: catalog.filter((s) => images.get(s.name)?.builtOnBranch).map((s) => s.name),
+    featureServices: builtOnBranch,
+    mode: settings.mode,
+    baseline: settings.mode === "overlay" ? settings.baseline : "",
   };
 }
 
@@ -224,32 +240,6 @@ function clusterProvider(settings: EnvironmentConfig, kubeconfig: () => pulumi.O
     return new k8s.Provider("kubernetes", { renderYamlToDirectory: path.resolve(PROJECT_ROOT, settings.renderTo) });
   }
   return new k8s.Provider("kubernetes", { kubeconfig: pulumi.secret(kubeconfig()) as pulumi.Output<string> });
-}
-
-/** Refuses a new environment the cluster has no room for, in preview as in up. No cluster in render mode, no guard. */
-async function checkCapacity(
-  settings: EnvironmentConfig,
-  capacity: CapacitySettings,
-  kubeconfig: () => pulumi.Output<string>,
-  services: readonly ServiceSpec[],
-  readCluster: (kubeconfig: string) => ClusterView,
-): Promise<void> {
-  if (settings.renderTo !== undefined || !capacity.enabled) return;
-  const source = kubeconfig();
-  // An unknown kubeconfig (a cluster stack not yet deployed, in preview) has no cluster to measure.
-  if (!(await (source as unknown as { isKnown: Promise<boolean> }).isKnown)) return;
-  const feature = featureFromStack(pulumi.getStack(), settings.ticket);
-  const outcome = await guardNewEnvironment({
-    ticket: feature.ticket,
-    namespace: feature.name,
-    needs: environmentNeeds(services, feature.name),
-    settings: capacity,
-    cluster: readCluster(await unsecret(source)),
-  });
-  if (outcome.decision === "admitted")
-    pulumi.log.info(
-      `capacity: room for ${outcome.report.environmentsThatFit} environment(s) of this size, ${feature.ticket} included`,
-    );
 }
 
 /**

@@ -54,13 +54,17 @@ const DEFAULT_REQUEST = { cpu: 5, memory: 64 * 1024 ** 2 };
  */
 export function limitRangeObject(namespace: string, services: readonly ServiceSpec[]) {
   const waits = services.some((s) => s.waitForNsqImage !== undefined);
+  // An overlay with nothing built on the branch runs no pods; the API server refuses a zero max below the defaults.
+  const none = services.length === 0;
   const maxCpu = Math.max(
     ...services.map((s) => parseCpu(s.resources.limits.cpu) ?? 0),
     waits ? INIT_CONTAINER_CPU : 0,
+    none ? DEFAULT_LIMIT.cpu : 0,
   );
   const maxMemory = Math.max(
     ...services.map((s) => parseMemory(s.resources.limits.memory) ?? 0),
     waits ? INIT_CONTAINER_MEMORY : 0,
+    none ? DEFAULT_LIMIT.memory : 0,
   );
   const defaultCpu = Math.min(DEFAULT_LIMIT.cpu, maxCpu);
   const defaultMemory = Math.min(DEFAULT_LIMIT.memory, maxMemory);
@@ -84,9 +88,14 @@ export function limitRangeObject(namespace: string, services: readonly ServiceSp
 
 /**
  * Pods accept traffic only from their own namespace and from the ingress controller's namespace (K3s runs Traefik in
- * kube-system), so one feature environment cannot reach another. Egress stays open: services call external APIs.
+ * kube-system), so one feature environment cannot reach another; a baseline also admits the namespaces labelled as
+ * its overlays. Egress stays open: services call external APIs (and an overlay the baseline).
  */
-export function networkPolicyObject(namespace: string, ingressNamespaces: readonly string[]) {
+export function networkPolicyObject(
+  namespace: string,
+  ingressNamespaces: readonly string[],
+  admittedNamespaceLabels?: Readonly<Record<string, string>>,
+) {
   return {
     metadata: { name: "isolate-environment", namespace, labels: { ...MANAGED_BY } },
     spec: {
@@ -99,6 +108,10 @@ export function networkPolicyObject(namespace: string, ingressNamespaces: readon
             ...ingressNamespaces.map((name) => ({
               namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": name } },
             })),
+            // The baseline's overlays: namespaces that carry qa-k8s/baseline=<this namespace>.
+            ...(admittedNamespaceLabels && Object.keys(admittedNamespaceLabels).length > 0
+              ? [{ namespaceSelector: { matchLabels: { ...admittedNamespaceLabels } } }]
+              : []),
           ],
         },
       ],
