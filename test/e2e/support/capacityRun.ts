@@ -59,14 +59,9 @@ export function overlayServices(apps: readonly string[], count: number): string[
   return picked;
 }
 
-/**
- * An upper bound of what an overlay with these feature-built services may create: those services plus every infra
- * service of the catalog (NSQ, MongoDB: whatever the overlay may bring of its own), as a full environment of that
- * sub-catalog would. Only used to decide how many deploys may run at once; the guard itself decides admission.
- */
+/** What an overlay with these feature-built services runs itself, by the program's own sizing (overlay.ts). */
 export function overlayBound(catalog: readonly CatalogService[], services: readonly string[]): EnvironmentNeeds {
-  const subset = catalog.filter((s) => s.kind === "infra" || services.includes(s.name));
-  return catalogNeeds(subset, featureFromStack("SIZING-1"));
+  return catalogNeeds(catalog, featureFromStack("SIZING-1"), { overlayOf: services });
 }
 
 function together(needs: readonly EnvironmentNeeds[]): EnvironmentNeeds {
