@@ -6,7 +6,14 @@ import type { CleanupEnvironment } from "./pins";
 export interface IdleSettings {
   readonly idleTtlMs: number;
   readonly now: Date;
+  /**
+   * Stacks of shared baselines: every overlay environment resolves its other services into one, so it is kept
+   * however long ago it was deployed. @default ["master"], the default of qa-k8s:baseline
+   */
+  readonly baselines?: readonly string[];
 }
+
+export const DEFAULT_BASELINES: readonly string[] = ["master"];
 
 export interface CleanupDecision {
   readonly ticket: string;
@@ -41,6 +48,9 @@ function decide(environment: CleanupEnvironment, settings: IdleSettings): Omit<C
     return { action: "keep", reason: "no qa-k8s record tags on the stack: not created by qa-env, never removed" };
   }
   if (environment.updateInProgress) return { action: "keep", reason: "a run is in progress on the stack" };
+  if ((settings.baselines ?? DEFAULT_BASELINES).includes(environment.stack)) {
+    return { action: "keep", reason: "the shared baseline of overlay environments (qa-k8s:baseline): never removed" };
+  }
   if (pin) return { action: "keep", reason: `pinned by ${pin.pinnedBy}${pin.pinnedAt ? ` at ${pin.pinnedAt}` : ""}` };
   const last = Date.parse(record.lastDeployedAt);
   if (Number.isNaN(last)) {

@@ -67,6 +67,18 @@ describe("idleDecisions", () => {
     ]);
   });
 
+  it("never removes the shared baseline of overlays (stack master by default, or the ones named)", () => {
+    const old = record("2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z");
+    const environments = [env("MASTER", { record: old }), env("BASE-1", { record: old })];
+    const byDefault = idleDecisions(environments, { idleTtlMs: 7 * DAY, now });
+    expect(byDefault.map((d) => d.action)).to.deep.equal(["keep", "destroy"]);
+    expect(byDefault[0].reason).to.equal(
+      "the shared baseline of overlay environments (qa-k8s:baseline): never removed",
+    );
+    const named = idleDecisions(environments, { idleTtlMs: 7 * DAY, now, baselines: ["base-1"] });
+    expect(named.map((d) => d.action)).to.deep.equal(["destroy", "keep"]);
+  });
+
   it("refuses a TTL that is not a positive number", () => {
     for (const idleTtlMs of [0, -1, NaN, Infinity])
       expect(() => idleDecisions([], { idleTtlMs, now }), String(idleTtlMs)).to.throw(RangeError, "idleTtlMs");
