@@ -55,7 +55,7 @@ export function settingsOf(values: ConfigValues) {
   }
 }
 
-function needsOf(values: ConfigValues, workDir: string, feature: Feature) {
+function needsOf(values: ConfigValues, workDir: string, feature: Feature, overlayOf?: readonly string[]) {
   const catalogPath = values[KEY("catalog")] || ENVIRONMENT_DEFAULTS.catalog;
   let text: string;
   try {
@@ -66,9 +66,23 @@ function needsOf(values: ConfigValues, workDir: string, feature: Feature) {
     );
   }
   try {
-    return catalogNeeds(parseCatalog(text, catalogPath), feature);
+    return catalogNeeds(parseCatalog(text, catalogPath), feature, { overlayOf });
   } catch (error) {
     throw new BadInputError((error as Error).message);
+  }
+}
+
+/** The feature services named before the engine runs (the deploy's, else the stack's config); undefined = detect. */
+export function knownFeatureServices(
+  values: ConfigValues,
+  services?: readonly string[],
+): readonly string[] | undefined {
+  if (services && services.length > 0) return services;
+  try {
+    const configured: unknown = JSON.parse(values[KEY("featureServices")] || "[]");
+    return Array.isArray(configured) && configured.length > 0 ? configured.map(String) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -98,16 +112,28 @@ export async function environmentCluster(stack: Stack, env: ConfigValues): Promi
  * Refuses a new environment that does not fit (CapacityError, with the program's message) before the engine starts;
  * a refused, never-deployed stack is removed again (its Pulumi.<stack>.yaml kept) so that list() shows nothing.
  */
-export async function preflightCapacity(stack: Stack, feature: Feature, env: ConfigValues, workDir: string) {
+export async function preflightCapacity(
+  stack: Stack,
+  feature: Feature,
+  env: ConfigValues,
+  workDir: string,
+  services?: readonly string[],
+) {
   const values = valuesOf(await stack.getAllConfig());
   if (values[KEY("renderTo")]) return; // rendered manifests: no cluster, no guard (as in the program)
   const settings = settingsOf(values);
   if (!settings.enabled) return;
+  const overlay = values[KEY("mode")] === "overlay";
+  const overlayOf = overlay ? knownFeatureServices(values, services) : undefined;
+  // An overlay runs only its feature-built services (and what they bring): sizing it as the whole catalog refused
+  // overlays once less than a FULL environment's room was left. When they are left to registry detection, only the
+  // program knows them; its own guard refuses before any resource.
+  if (overlay && overlayOf === undefined) return;
   try {
     await guardNewEnvironment({
       ticket: feature.ticket,
       namespace: feature.name,
-      needs: needsOf(values, workDir, feature),
+      needs: needsOf(values, workDir, feature, overlayOf),
       settings,
       cluster: clusterView(await kubeconfigOf(stack.workspace, values, env)),
     });

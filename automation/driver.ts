@@ -106,7 +106,7 @@ export class Driver {
       const previous = recordFromTags(tags);
       // A NEW environment must fit (exit code 3). One the driver deployed before is an update, never refused: skip
       // the config read and cluster queries (the program's own guard still checks a namespace that has gone).
-      if (!previous) await preflightCapacity(stack, feature, this.envVars, this.workDir);
+      if (!previous) await preflightCapacity(stack, feature, this.envVars, this.workDir, services);
       await setFeatureServices(stack, services);
       const tracker = new ProgressTracker(feature.name, "up", Date.now(), previous?.resourceCount ?? 0);
       const up = await stack.up(engineOptions(tracker, options, parallel));

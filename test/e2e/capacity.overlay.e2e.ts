@@ -138,9 +138,10 @@ describe("capacity guard in overlay mode, real engine, small local cluster", fun
       .catch((e: unknown) => e);
     expect(error).to.be.instanceOf(CapacityError);
     expect(exitCodeOf(error)).to.equal(3);
-    // What the overlay itself needs (1 pod, not the full environment's 5), against 0 free pod slots.
-    expect((error as Error).message).to.match(
-      /^VERBU-9404 needs \d+\.\d\d CPU \/ \d+\.\d GiB \/ 1 pods; free: \d+\.\d\d CPU \/ \d+\.\d GiB \/ 0 pods \(2 nodes\); 0 more environments of this size fit$/,
+    // What the overlay itself needs (1 pod, not the full environment's 5), against 0 free pod slots: so no node has
+    // a slot for its one pod either.
+    expect((error as Error).message, (error as Error).message).to.match(
+      /^VERBU-9404 needs \d+\.\d\d CPU \/ \d+\.\d GiB \/ 1 pods; free: \d+\.\d\d CPU \/ \d+\.\d GiB \/ 0 pods \(2 nodes\); 0 more environments of this size fit; its largest pod \(desktop-web: \d+\.\d\d CPU \/ \d+\.\d GiB\) fits on no node$/,
     );
     expect(await namespaces()).to.not.include(namespaceOf(REFUSED));
     expect(

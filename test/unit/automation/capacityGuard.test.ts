@@ -1,7 +1,7 @@
 // The driver's reading of the guard's config from a stack (getAllConfig): flat keys and `--path` objects alike, and a
 // bad value as bad input (exit code 2) before anything runs.
 import { expect } from "chai";
-import { settingsOf, valuesOf } from "../../../automation/capacityGuard";
+import { knownFeatureServices, settingsOf, valuesOf } from "../../../automation/capacityGuard";
 import { BadInputError, exitCodeOf } from "../../../automation/exitCodes";
 
 describe("driver: the capacity guard's config", () => {
@@ -31,5 +31,21 @@ describe("driver: the capacity guard's config", () => {
     expect(error).to.be.instanceOf(BadInputError);
     expect(exitCodeOf(error)).to.equal(2);
     expect((error as Error).message).to.contain('qa-k8s:capacity.headroomMemory "lots" is not a Kubernetes quantity');
+  });
+});
+
+describe("driver: an overlay's feature services before the engine runs", () => {
+  it("takes the deploy's services, else the stack's qa-k8s:featureServices, else none (left to registry detection)", () => {
+    const config = valuesOf({ "qa-k8s:featureServices": { value: '["auth","wallet"]', secret: false } });
+    expect(knownFeatureServices(config, ["bulu"])).to.deep.equal(["bulu"]);
+    expect(knownFeatureServices(config)).to.deep.equal(["auth", "wallet"]);
+    expect(knownFeatureServices(config, [])).to.deep.equal(["auth", "wallet"]);
+    expect(knownFeatureServices(valuesOf({}))).to.equal(undefined);
+    expect(knownFeatureServices(valuesOf({ "qa-k8s:featureServices": { value: "[]", secret: false } }))).to.equal(
+      undefined,
+    );
+    expect(knownFeatureServices(valuesOf({ "qa-k8s:featureServices": { value: "not json", secret: false } }))).to.equal(
+      undefined,
+    );
   });
 });
