@@ -12,7 +12,7 @@ import type { ConfigEntry } from "../../automation/stack";
 import type { DriverMessage } from "../../automation/types";
 import { parseCatalog } from "../../environments/catalog";
 import { LocalRegistry } from "../../scripts/lib/localRegistry";
-import { deployAndKill, killCrashChildren } from "./support/crashRun";
+import { deployAndKill, killCrashChildren, type InFlight } from "./support/crashRun";
 import { Engine, privateEngine, remainingStacks, stackLocks, stateOnDisk } from "./support/engine";
 import { LocalCluster, startLocalCluster } from "./support/localCluster";
 import { secretLeaks } from "./support/secretScan";
@@ -95,7 +95,24 @@ describe("driver, real engine, local control plane", function () {
 
   it("after a SIGKILL mid-up, the next deploy imports what the killed run created, and later changes apply cleanly", async () => {
     const [ticket] = TICKETS;
-    const killed = await deployAndKill(engine.envVars, ticket, config(), 60);
+    // Killed once the state on disk has held a pending create of an app's Deployment for a while, so its create
+    // surely reached the API server: the recovery below must import one. A step count alone cannot promise that:
+    // Services and config finish at once, and every Deployment may be done (or not begun) at any given step.
+    let pendingSinceMs: number | undefined;
+    const appDeploymentPending = (_: InFlight, nowMs: number) => {
+      let state: ExportedState;
+      try {
+        state = stateOnDisk(engine, "verbu-9201") as unknown as ExportedState;
+      } catch {
+        return false; // not written yet, or caught mid-write: look again at the next tick
+      }
+      const pendingApp = importCandidates(state).some(
+        (c) => c.kind === "Deployment" && CATALOG.some((s) => s.kind === "app" && s.name === c.name),
+      );
+      pendingSinceMs = pendingApp ? (pendingSinceMs ?? nowMs) : undefined;
+      return pendingSinceMs !== undefined && nowMs - pendingSinceMs >= 1500;
+    };
+    const killed = await deployAndKill(engine.envVars, ticket, config(), 60, "deploy", appDeploymentPending);
     const crashed = stateOnDisk(engine, "verbu-9201") as unknown as ExportedState;
     const pending = pendingOperations(crashed);
     const left = onCluster(await liveObjects(importCandidates(crashed)));
