@@ -8,6 +8,7 @@
 //                              update: re-run the installer with the new version / flags / secrets (never a rebuild)
 //   drain      (first server)  delete: cordon + drain, before the uninstall
 //   labels     (first server)  create/update: reconcile node labels and taints
+//   traefik    (servers)       create/update: write the bundled Traefik's HelmChartConfig   delete: remove the file
 //
 // Why the uninstall belongs to `cleanup`, not to `install`: a failed create is not recorded (pulumi-command returns a
 // plain error, no partial state), so an install that failed after K3s landed on the host (service start, Ready wait)
@@ -35,6 +36,8 @@ export interface NodeCommands {
   readonly drain?: string;
   /** Only for `gone: true` nodes. */
   readonly markGone?: string;
+  /** Servers only: write / remove the bundled Traefik's HelmChartConfig in the auto-deploy manifests. */
+  readonly traefikConfig?: { readonly write: string; readonly remove: string };
 }
 
 export interface K3sNodeArgs {
@@ -97,6 +100,13 @@ export class K3sNode extends pulumi.ComponentResource {
         { ...common, connection: args.connection },
         { parent: this, aliases: [{ name: `${name}-cleanup` }] },
       );
+      if (commands.traefikConfig !== undefined) {
+        new remote.Command(
+          `${name}-traefik-config-gone`,
+          { ...common, connection: args.connection },
+          { parent: this, aliases: [{ name: `${name}-traefik-config` }] },
+        );
+      }
       new remote.Command(
         `${name}-mark-gone`,
         { ...common, connection: args.clusterConnection, create: commands.markGone },
@@ -174,6 +184,22 @@ export class K3sNode extends pulumi.ComponentResource {
       { ...common, connection: args.clusterConnection, create: commands.labels },
       { parent: this, dependsOn: [this.install, ...clusterAfter] },
     );
+
+    if (commands.traefikConfig !== undefined) {
+      // After the install: the installer owns the data directory's first creation, and K3s picks up new manifests
+      // while it runs.
+      new remote.Command(
+        `${name}-traefik-config`,
+        {
+          ...common,
+          connection: args.connection,
+          create: commands.traefikConfig.write,
+          update: commands.traefikConfig.write,
+          delete: commands.traefikConfig.remove,
+        },
+        { parent: this, dependsOn: [this.install] },
+      );
+    }
 
     this.registerOutputs({ install: this.install, upgrade: this.upgrade });
   }

@@ -17,6 +17,7 @@ import { rewriteKubeconfig } from "./kubeconfig";
 import { installPayload, installScript } from "./scripts";
 import { uninstallScript } from "./uninstall";
 import { K3sNode, NodeCommands } from "./k3sNode";
+import { removeTraefikConfigScript, writeTraefikConfigScript } from "./traefikConfig";
 
 export interface NodePoolArgs {
   /** The validated cluster configuration. */
@@ -176,6 +177,10 @@ export function commandsFor(settings: ClusterSettings, node: PlannedNode, first:
     forget: removable ? forgetScript(settings, node, first) : undefined,
     drain: removable ? drainScript(settings, node, first) : undefined,
     markGone: node.gone ? markGoneScript(settings, node, first) : undefined,
+    traefikConfig:
+      node.role === "server"
+        ? { write: writeTraefikConfigScript(settings, node), remove: removeTraefikConfigScript(settings, node) }
+        : undefined,
   };
 }
 

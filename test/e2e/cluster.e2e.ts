@@ -9,7 +9,7 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { OpMap } from "@pulumi/pulumi/automation";
 import { remainingStacks, stackLocks } from "./support/engine";
-import { hostCalls, installs, k3sInstalled, k3sLeftovers } from "./support/installerServer";
+import { hostCalls, installs, k3sInstalled, k3sLeftovers, onHost } from "./support/installerServer";
 import { ClusterRig, editStackConfig, nodeFor, rigLeaks, startClusterRig, TOKEN } from "./support/sshStack";
 import type { SshHost } from "./support/sshHosts";
 
@@ -84,6 +84,13 @@ describe("cluster stack over SSH (real engine, command provider, sshd)", functio
     expect(clusterNodes()).to.deep.equal(["k3s-server-1", "k3s-worker-1", "k3s-worker-2"]);
     // Before each agent joined, admit found no node of its name (the fake answers NotFound until the install).
     expect(hostCalls(server)).to.include("k3s kubectl delete node k3s-worker-1 --ignore-not-found");
+    // The bundled Traefik's HelmChartConfig sits in the server's auto-deploy manifests, and only there.
+    const traefikConfig = `${rig.dataDir}/server/manifests/qa-k8s-traefik-config.yaml`;
+    const written = YAML.parse(fs.readFileSync(onHost(server, traefikConfig), "utf8"));
+    expect(YAML.parse(written.spec.valuesContent).providers.kubernetesIngress).to.deep.equal({
+      allowExternalNameServices: true,
+    });
+    expect([agentA, agentB].map((agent) => fs.existsSync(onHost(agent, traefikConfig)))).to.deep.equal([false, false]);
     // Cluster-side steps ran on the first server: labels reconciled for every node.
     expect(hostCalls(server)).to.include("k3s kubectl label node k3s-worker-2 --overwrite agent-type=worker");
     const kubeconfig = YAML.parse(result.outputs.kubeconfig.value);
