@@ -12,7 +12,7 @@ import type { ConfigEntry } from "../../automation/stack";
 import type { DriverMessage } from "../../automation/types";
 import { parseCatalog } from "../../environments/catalog";
 import { LocalRegistry } from "../../scripts/lib/localRegistry";
-import { deployAndKill, killCrashChildren, type InFlight } from "./support/crashRun";
+import { deployAndKill, killCrashChildren } from "./support/crashRun";
 import { Engine, privateEngine, remainingStacks, stackLocks, stateOnDisk } from "./support/engine";
 import { LocalCluster, startLocalCluster } from "./support/localCluster";
 import { secretLeaks } from "./support/secretScan";
@@ -99,7 +99,7 @@ describe("driver, real engine, local control plane", function () {
     // surely reached the API server: the recovery below must import one. A step count alone cannot promise that:
     // Services and config finish at once, and every Deployment may be done (or not begun) at any given step.
     let pendingSinceMs: number | undefined;
-    const appDeploymentPending = (_: InFlight, nowMs: number) => {
+    const appDeploymentPending = (nowMs: number) => {
       let state: ExportedState;
       try {
         state = stateOnDisk(engine, "verbu-9201") as unknown as ExportedState;

@@ -5,11 +5,8 @@ import * as fs from "node:fs";
 import { PROJECT_DIR } from "../../../automation/stack";
 import type { ConfigEntry } from "../../../automation/stack";
 
-/** A resource whose step started and has not finished, since when (ms, this process's clock). */
-export type InFlight = ReadonlyMap<string, { readonly type: string; readonly sinceMs: number }>;
-
 /** Kills only when this also holds: a resource step count alone lands anywhere, as resources await at their own pace. */
-export type KillCondition = (inFlight: InFlight, nowMs: number) => boolean;
+export type KillCondition = (nowMs: number) => boolean;
 
 export interface KilledRun {
   /** Resource steps done when the kill was sent. */
@@ -36,14 +33,12 @@ export async function deployAndKill(
   });
   crashChildren.push(child);
   const exited = new Promise((resolve) => child.on("exit", resolve));
-  const inFlight = new Map<string, { type: string; sinceMs: number }>();
   let done = 0;
   const killedAfterSteps = await new Promise<number>((resolve, reject) => {
-    // Checked on every step and on a clock too: a condition on how long a step has been awaiting can come true
-    // while no other step reports.
+    // Checked on every step and on a clock too: a condition on time can come true while no step reports.
     const killIfDue = () => {
       const alive = child.exitCode === null && child.signalCode === null;
-      if (done < afterSteps || !alive || !alsoWhen(inFlight, Date.now())) return;
+      if (done < afterSteps || !alive || !alsoWhen(Date.now())) return;
       clearInterval(clock);
       killTree(child.pid!);
       resolve(done);
@@ -55,9 +50,6 @@ export async function deployAndKill(
       for (const line of buffer.split("\n").slice(0, -1)) {
         const progress = JSON.parse(line);
         if (progress.finished) reject(new Error("the up finished before it could be killed"));
-        const step = progress.step as { urn: string; type: string; status: string } | undefined;
-        if (step?.status === "started") inFlight.set(step.urn, { type: step.type, sinceMs: Date.now() });
-        else if (step) inFlight.delete(step.urn);
         done = progress.done ?? done;
         killIfDue();
       }
