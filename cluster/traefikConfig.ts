@@ -29,15 +29,18 @@ export function traefikHelmChartConfig(): string {
   ].join("\n");
 }
 
+/** K3s's auto-deploy manifests directory under the data dir. */
+const manifestsDir = (settings: ClusterSettings) => `${settings.k3s.dataDir}/server/manifests`;
+
 export function traefikConfigPath(settings: ClusterSettings): string {
-  return `${settings.k3s.dataDir}/server/manifests/${TRAEFIK_CONFIG_FILE}`;
+  return `${manifestsDir(settings)}/${TRAEFIK_CONFIG_FILE}`;
 }
 
 /** Writes the file (atomically: K3s must never read half of it). Servers only: agents have no manifests directory. */
 export function writeTraefikConfigScript(settings: ClusterSettings, node: PlannedNode): string {
   const file = traefikConfigPath(settings);
   const body = [
-    `mkdir -p ${shQuote(`${settings.k3s.dataDir}/server/manifests`)}`,
+    `mkdir -p ${shQuote(manifestsDir(settings))}`,
     `printf '%s' ${shQuote(traefikHelmChartConfig())} > ${shQuote(`${file}.tmp`)}`,
     `mv ${shQuote(`${file}.tmp`)} ${shQuote(file)}`,
     `echo ${shQuote(`qa-k8s: wrote ${file} (Traefik allowExternalNameServices) on ${node.name}`)}`,

@@ -14,9 +14,8 @@ export const RANCHER_TOKEN = "token-abcde:unit-test-rancher-secret";
 export const SECRET_KEYS = ["k3s.token", "ssh.privateKey", "rancher.token"];
 
 /** Remote commands of the seed cluster: the kubeconfig reader, the server's cleanup + install + upgrade + labels +
- * traefik-config, and
- * each of the 5 workers' membership + cleanup + install + upgrade + drain + labels. Loops over registrations check this
- * count first, so a program that registered nothing cannot pass them. */
+ * traefik-config, and each of the 5 workers' membership + cleanup + install + upgrade + drain + labels. Loops over
+ * registrations check this count first, so a program that registered nothing cannot pass them. */
 export const SEED_COMMANDS = 1 + 5 + 5 * 6;
 
 export const hostKey = (n: number) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeHostKeyForUnitTestsNumber${n}`;
