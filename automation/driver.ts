@@ -8,16 +8,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, OpMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import type { Feature } from "../environments/feature";
-import { checkedServices, featureOf, isClusterStack, ticketOf } from "./driverInput";
+import { checkedServices, featureOf, isClusterStack } from "./driverInput";
 import { BadInputError } from "./exitCodes";
 import { fileBackendDir, fileBackendPaths, HostView, THIS_HOST } from "./locks";
-import { projectSidecars, removeBrokenSidecars } from "./sidecars";
+import { BackendPreparation } from "./backendReady";
 import { capacityReport, CapacityOptions, environmentCluster, preflightCapacity } from "./capacityGuard";
 import type { EnvironmentStatus, LogLine, LogOptions } from "./observeTypes";
 import { absentEnvironment, readLogs, readStatus } from "./statusRead";
 import { withLockWait } from "./lockWait";
 import { KeyedQueue, QueueTicket } from "./queue";
-import { changedTags, DeploymentRecord, nextRecord, recordFromTags, recordToTags, whoDeploys } from "./records";
+import { changedTags, environmentSummary, nextRecord, recordFromTags, recordToTags, whoDeploys } from "./records";
 import { recoverPendingOperations } from "./recoveryRun";
 import { openStack, PROJECT_DIR, pulumiCommand } from "./stack";
 import {
@@ -80,6 +80,14 @@ export class Driver {
   private readonly parallel: number;
   private stackOpening: Promise<unknown> = Promise.resolve();
   private command?: Promise<PulumiCommand | undefined>;
+  // Before a command reads the backend: a file backend's broken sidecars go; a postgres:// one is opened past the race
+  // to create its table (backendReady.ts).
+  private readonly backend = new BackendPreparation(
+    () => this.backendUrl,
+    () => this.workspace().then((w) => w.listStacks()),
+    (ticket, file) =>
+      this.message(ticket, "repaired", `removed ${file}: a metadata sidecar that a killed run left half-written`),
+  );
 
   constructor(private readonly settings: DriverSettings = {}) {
     const env = Object.fromEntries(
@@ -155,25 +163,11 @@ export class Driver {
 
   /** Every feature environment of the backend, with who and when from its tags; never runs the engine. */
   async list(): Promise<EnvironmentSummary[]> {
-    this.repairBackend("");
-    const workspace = await LocalWorkspace.create({
-      workDir: this.workDir,
-      envVars: this.envVars,
-      pulumiCommand: await this.pulumiCommand(),
-    });
+    await this.backend.ready("");
+    const workspace = await this.workspace();
     const stacks = (await workspace.listStacks()).filter((s) => !isClusterStack(s.name));
     return Promise.all(
-      stacks.map(async (summary): Promise<EnvironmentSummary> => {
-        const record: DeploymentRecord | undefined = recordFromTags(await workspace.listTags(summary.name));
-        return {
-          ticket: ticketOf(summary.name),
-          stack: summary.name,
-          lastUpdate: summary.lastUpdate,
-          updateInProgress: summary.updateInProgress ?? false,
-          resourceCount: summary.resourceCount,
-          record,
-        };
-      }),
+      stacks.map(async (s) => environmentSummary(s, recordFromTags(await workspace.listTags(s.name)))),
     );
   }
 
@@ -268,7 +262,7 @@ export class Driver {
   // createOrSelectStack writes the CLI's per-project "current stack" (pulumi/pulumi#8186); every later command passes
   // --stack, so only the opening itself is serialised in this process.
   private async open(feature: Feature, options: RunOptions, operation: "up" | "preview" | "destroy"): Promise<Stack> {
-    this.repairBackend(feature.ticket);
+    await this.backend.ready(feature.ticket);
     const envVars = operation === "destroy" ? { ...this.envVars, ...DESTROY_ENV } : this.envVars;
     const opening = this.stackOpening.then(async () =>
       openStack({
@@ -285,7 +279,7 @@ export class Driver {
 
   // A stack that is there, without creating one (status and logs of an unknown ticket must not add it to list()).
   private async existing(feature: Feature): Promise<Stack | undefined> {
-    this.repairBackend(feature.ticket);
+    await this.backend.ready(feature.ticket);
     const opts = { envVars: this.envVars, pulumiCommand: await this.pulumiCommand() };
     return LocalWorkspace.selectStack({ stackName: feature.name, workDir: this.workDir }, opts).catch(() => undefined);
   }
@@ -295,12 +289,12 @@ export class Driver {
     return this.command;
   }
 
-  // A killed run can leave a half-written metadata sidecar that makes every read of a stack fail (sidecars.ts).
-  private repairBackend(ticket: string): void {
-    const dir = fileBackendDir(this.backendUrl);
-    for (const file of dir ? removeBrokenSidecars(projectSidecars(dir, "qa-k8s")) : []) {
-      this.message(ticket, "repaired", `removed ${file}: a metadata sidecar that a killed run left half-written`);
-    }
+  private async workspace() {
+    return LocalWorkspace.create({
+      workDir: this.workDir,
+      envVars: this.envVars,
+      pulumiCommand: await this.pulumiCommand(),
+    });
   }
 
   private message(ticket: string, kind: DriverMessage["kind"], text: string): void {

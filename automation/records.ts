@@ -4,7 +4,10 @@
 // running the engine or reaching the cluster. Namespace annotations would need the cluster, and a JSON file of our
 // own would work for the file backend only.
 import * as os from "node:os";
+import type { StackSummary } from "@pulumi/pulumi/automation";
+import { ticketOf } from "./driverInput";
 import { BadInputError } from "./exitCodes";
+import type { EnvironmentSummary } from "./types";
 
 export interface DeploymentRecord {
   readonly deployedBy: string;
@@ -151,4 +154,16 @@ export function pinFromTags(tags: Readonly<Record<string, string | undefined>>):
   const pinnedBy = tags[PIN_TAGS.pinnedBy];
   if (!pinnedBy) return undefined;
   return { pinnedBy, pinnedAt: tags[PIN_TAGS.pinnedAt] ?? "" };
+}
+
+/** One row of the driver's list(): the stack's summary from `pulumi stack ls`, with the record from its tags. */
+export function environmentSummary(stack: StackSummary, record: DeploymentRecord | undefined): EnvironmentSummary {
+  return {
+    ticket: ticketOf(stack.name),
+    stack: stack.name,
+    lastUpdate: stack.lastUpdate,
+    updateInProgress: stack.updateInProgress ?? false,
+    resourceCount: stack.resourceCount,
+    record,
+  };
 }

@@ -4,6 +4,7 @@ import { CommandError, EngineEvent, OpMap, Stack } from "@pulumi/pulumi/automati
 import type { Feature } from "../environments/feature";
 import { BadInputError, CancelledError, DeployFailedError, DriverError } from "./exitCodes";
 import { ProgressTracker } from "./progress";
+import { redact } from "./redact";
 import type { RunOptions } from "./types";
 
 /**
@@ -83,10 +84,11 @@ export function asDriverError(error: unknown, feature: Feature, operation: strin
   return error;
 }
 
-// The CLI's error lines, without the long progress display that precedes them in stdout.
+// The CLI's error lines, without the long progress display that precedes them in stdout; a postgres:// backend's
+// password, which Pulumi quotes when it cannot open the backend, removed.
 function engineErrorText(error: CommandError): string {
   const text = error.message;
   const stderr = /stderr: ([\s\S]*?)(?:\n\s*err\?:|$)/.exec(text)?.[1]?.trim();
   const lines = (stderr || text).split("\n").filter((line) => line.trim() !== "");
-  return lines.slice(-15).join("\n");
+  return redact(lines.slice(-15).join("\n"));
 }

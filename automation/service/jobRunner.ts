@@ -5,7 +5,7 @@
 import * as os from "node:os";
 import * as crypto from "node:crypto";
 import { CancelledError, exitCodeOf, EXIT_CODES } from "../exitCodes";
-import { redact } from "./pgSql";
+import { redact } from "../redact";
 import { ProgressReporter } from "../progress";
 import type { DriverApi } from "../cli/driverApi";
 import type { ConfigEntry } from "../stack";

@@ -1,6 +1,6 @@
-// The pure parts of the PostgreSQL job store: its schema, its statements, advisory-lock keys, row mapping and the
-// redaction that keeps the connection string's password out of every message. No connection here: pgStore.ts is the
-// glue that runs these.
+// The pure parts of the PostgreSQL job store: its schema, its statements, advisory-lock keys and row mapping (the
+// password's redaction is automation/redact.ts, shared with the driver). No connection here: pgStore.ts is the glue
+// that runs these.
 import { createHash } from "node:crypto";
 import type { AuditEntry, Job, JobState } from "./contracts";
 
@@ -186,31 +186,6 @@ export function sliceOutput(chunks: readonly { start_offset: string | number; te
   if (chunks.length === 0) return "";
   const text = chunks.map((c) => c.text).join("");
   return text.slice(Math.max(0, from - Number(chunks[0].start_offset)));
-}
-
-const URL_PASSWORD = /\b(postgres(?:ql)?:\/\/[^:/?#@\s]*):[^@\s]*@/gi;
-
-/**
- * Removes a PostgreSQL password from a text: any `postgres://user:pass@` form, and the given URL's password wherever
- * it appears on its own (raw or percent-encoded), as a driver or the engine might quote it.
- */
-export function redact(text: string, url?: string): string {
-  let out = text.replace(URL_PASSWORD, "$1:[redacted]@");
-  const password = url ? passwordOf(url) : undefined;
-  if (password) {
-    for (const form of new Set([password, encodeURIComponent(password)])) out = out.split(form).join("[redacted]");
-  }
-  return out;
-}
-
-function passwordOf(url: string): string | undefined {
-  try {
-    const password = decodeURIComponent(new URL(url).password);
-    // A one- or two-character password would redact ordinary text everywhere; the URL form above still catches it.
-    return password.length >= 3 ? password : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** What a log line may show of the URL: host, port and database, never the user's password. */

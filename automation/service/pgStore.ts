@@ -32,11 +32,11 @@ import {
   listQuery,
   LOCK_SPACE,
   lockKey,
-  redact,
   SCHEMA,
   sliceOutput,
   SQL,
 } from "./pgSql";
+import { redact } from "../redact";
 
 /** How many tickets one claimNext tries before it reports that none is free. */
 const CLAIM_CANDIDATES = 32;

@@ -9,7 +9,7 @@ import { authenticate, hasScope, TokenEntry } from "./auth";
 import type { Caller, JobStore } from "./contracts";
 import { Intake, jobIntake } from "./intake";
 import { JobEvents } from "./events";
-import { redact } from "./pgSql";
+import { redact } from "../redact";
 import { errorReply, toErrorReply } from "./routesShared";
 import { environmentRoutes } from "./routesEnvironments";
 import { jobRoutes } from "./routesJobs";

@@ -90,6 +90,49 @@ describe("driver on Pulumi's postgres:// backend, real engine, render mode", fun
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  // Every CLI command runs Pulumi's CREATE TABLE IF NOT EXISTS first, and two at once on a fresh database collide:
+  // the second waits for the first's row in pg_type, then fails with 23505 (CI's two replicas answered 500 when their
+  // first requests met). Made certain here: this test is the first creator, holding its CREATE TABLE (Pulumi 3.248's
+  // own columns) open until the drivers' commands wait behind it, then committing.
+  it("drivers opening a fresh backend while another session creates its table all list it (the race is retried)", async () => {
+    const table = "race_fresh";
+    const creator = new Client({ connectionString: pg.url });
+    // The superuser watches: pg_stat_activity shows the service role no other session's wait.
+    const watcher = new Client({ connectionString: pg.adminUrl.replace(/\/postgres$/, `/${pg.database}`) });
+    await creator.connect();
+    await watcher.connect();
+    try {
+      await creator.query("BEGIN");
+      await creator.query(
+        `CREATE TABLE ${table} (key TEXT PRIMARY KEY, data JSON NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+      );
+      const url = `${pg.url}?table=${table}`;
+      const lists = Array.from({ length: 4 }, () =>
+        driver({ envVars: { ...envVars, PULUMI_BACKEND_URL: url } })
+          .list()
+          .then(
+            (found) => ({ found }),
+            (error: Error) => ({ error: error.message }),
+          ),
+      );
+      let waiting = 0;
+      for (const deadline = Date.now() + 60_000; waiting < 4 && Date.now() < deadline; await sleep(200)) {
+        const rows = await watcher.query(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'CREATE TABLE IF NOT EXISTS%'",
+        );
+        waiting = rows.rows[0].n;
+      }
+      expect(waiting, "commands waiting behind the open CREATE TABLE").to.equal(4);
+      await creator.query("COMMIT");
+      const results = await Promise.all(lists);
+      for (const r of results) if ("error" in r) errors.push(r.error);
+      expect(results).to.deep.equal(Array.from({ length: 4 }, () => ({ found: [] })));
+    } finally {
+      await creator.end();
+      await watcher.end();
+    }
+  });
+
   it("deploys a feature stack with its state in PostgreSQL and lists it", async () => {
     deployed.add("verbu-9620");
     const result = await driver().deploy("VERBU-9620", {
@@ -227,3 +270,5 @@ describe("driver on Pulumi's postgres:// backend, real engine, render mode", fun
     expect(seen).to.not.include(encodeURIComponent(pg.password));
   });
 });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -68,6 +68,16 @@ describe("exit codes", () => {
     expect(asDriverError(bug, feature, "up")).to.equal(bug);
   });
 
+  it("removes a postgres:// backend's password from the CLI's error lines", () => {
+    const failure = createCommandError(
+      new CommandResult("", "error: unable to open bucket postgres://qa:s3cret-pw@127.0.0.1:5432/qa: refused", 255),
+    );
+    const failed = asDriverError(failure, feature, "up") as DeployFailedError;
+    expect(failed.message).to.equal(
+      "VERBU-1: up failed: error: unable to open bucket postgres://qa:[redacted]@127.0.0.1:5432/qa: refused",
+    );
+  });
+
   it("checks engine parallelism and counts resources after an up", () => {
     expect(checkParallel(64, "parallel")).to.equal(64);
     expect(() => checkParallel(0, "parallel")).to.throw(
