@@ -37,8 +37,8 @@ async function main() {
   step("local control plane (etcd, kube-apiserver, controllers, kwok nodes)");
   console.log(localCluster("start"));
   const kubeconfigPath = localCluster("kubeconfig");
-  // K3s ships Traefik's CRDs; the local control plane gets the one Middleware definition environments use.
-  console.log(localCluster("kubectl", "apply", "-f", path.join(__dirname, "lib", "traefik-middleware-crd.yaml")));
+  // K3s ships Traefik's CRDs; the local control plane gets the same definitions, from the Traefik the build pins.
+  localCluster("traefik-crds");
 
   step(`local registry on 127.0.0.1:${REGISTRY_PORT} with an image for every service`);
   const registry = await LocalRegistry.start({ port: REGISTRY_PORT });

@@ -215,5 +215,6 @@ lc_cmd_build() {
   lc_build_etcd
   lc_build_kwok
   lc_build_kubernetes
+  lc_build_traefik
   lc_log "build: all binaries ready in ${LC_BIN} ($((SECONDS - LC_T0))s)"
 }

@@ -1,5 +1,6 @@
 // The local control plane for e2e tests: started through scripts/local-cluster (built on first use), with the Traefik
-// Middleware CRD that K3s would have installed.
+// CRDs, ClusterRole and IngressClass that K3s's bundled Traefik chart would have installed (the real definitions of
+// the Traefik version the tests run, so Middlewares are validated against Traefik's own schema).
 import { execFile, execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -22,8 +23,7 @@ export async function startLocalCluster(env: Record<string, string> = {}): Promi
   // The script's own kubectl matches the API server's version (the machine's may be older and warn about skew).
   const kubectl = async (...args: string[]) =>
     (await run("bash", [script, "kubectl", ...args], { maxBuffer: 64 * 1024 * 1024, env: scriptEnv })).stdout;
-  await kubectl("apply", "-f", path.join(PROJECT_DIR, "scripts", "lib", "traefik-middleware-crd.yaml"));
-  await kubectl("wait", "--for=condition=Established", "crd/middlewares.traefik.io", "--timeout=60s");
+  execFileSync("bash", [script, "traefik-crds"], { stdio: ["ignore", "inherit", "inherit"], env: scriptEnv });
   return {
     kubeconfigPath,
     kubectl,
