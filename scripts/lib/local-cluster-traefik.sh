@@ -38,6 +38,17 @@ type Router struct{}
 EOF
 }
 
+# The wrapper must repeat upstream's other replaces too (only the main
+# module's count): its forks of go-http-auth and gorilla/mux carry changes
+# Traefik's code relies on. Every module-to-module `a => b vX` line, in a
+# replace block or not, becomes one replace line; directory replaces (=> ./..)
+# are left out, the wrapper handles the one there is. The excludes work around
+# an ambiguous import in a dependency and likewise only count in the main module.
+lc_traefik_upstream_fixups() {
+  sed -n 's#^[[:space:]]*\(replace[[:space:]]\)\{0,1\}[[:space:]]*\([^[:space:]/.][^[:space:]]*\) => \([^.][^[:space:]]*\) \(v[^[:space:]]*\)[[:space:]]*$#replace \2 => \3 \4#p' "$1"
+  grep -E '^exclude ' "$1" || true
+}
+
 # Traefik's own CRDs (all traefik.io kinds in one file) and the ClusterRole its
 # Kubernetes providers need, from the pinned module, so the tests' cluster
 # validates Middlewares etc. against the real schemas of the Traefik they run.
@@ -72,15 +83,9 @@ lc_build_traefik() {
   [[ -n "${upstream}" ]] || lc_die "could not download ${want} from the module proxy"
   lc_wrapper_init "${dir}" "${upstream}"
   lc_traefik_write_ext_stub "${dir}/ext"
-  # The wrapper must repeat upstream's other replaces too (only the main
-  # module's count): its forks of go-http-auth and gorilla/mux are API
-  # changes Traefik's code relies on, so copy every `a => b vX` line.
   {
     printf '\nreplace github.com/traefik/traefik/dynamic/ext => ./ext\n'
-    sed -n 's#^[[:space:]]*\(replace[[:space:]]\)\{0,1\}[[:space:]]*\([^[:space:]/.][^[:space:]]*\) => \([^.][^[:space:]]*\) \(v[^[:space:]]*\)[[:space:]]*$#replace \2 => \3 \4#p' "${upstream}"
-    # The exclude works around an ambiguous import in a dependency; it too
-    # only takes effect in the main module.
-    grep -E '^exclude ' "${upstream}" || true
+    lc_traefik_upstream_fixups "${upstream}"
   } >>"${dir}/go.mod"
   lc_log "  wrapper go.mod: $(grep -c '^replace ' "${dir}/go.mod") replaces (dynamic/ext -> local stand-in)"
   lc_run_logged "traefik: go get (downloads ~400 modules)" "${log}" "${dir}" \
