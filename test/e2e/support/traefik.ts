@@ -102,7 +102,12 @@ export function shellQuote(s: string): string {
  * resolver (CGO off) reads /etc/hosts first (nsswitch "files dns"), so ExternalName targets resolve to ClusterIPs
  * without CoreDNS, and a name missing from the file goes to 127.0.0.1:53 and fails there instead of leaving the machine.
  */
-export function hostsWrapperScript(p: { hostsFile: string; resolvConf: string; binary: string; args: string[] }): string {
+export function hostsWrapperScript(p: {
+  hostsFile: string;
+  resolvConf: string;
+  binary: string;
+  args: string[];
+}): string {
   return [
     "#!/bin/sh",
     "set -eu",
@@ -117,7 +122,10 @@ export const RESOLV_CONF = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n
 
 function traefikBinary(): string {
   const script = path.join(PROJECT_DIR, "scripts", "local-cluster");
-  return execFileSync("bash", [script, "traefik-bin"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  return execFileSync("bash", [script, "traefik-bin"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  }).trim();
 }
 
 export async function startTraefik(opts: TraefikOptions): Promise<Traefik> {
@@ -149,7 +157,7 @@ export async function startTraefik(opts: TraefikOptions): Promise<Traefik> {
   }
   // Out of a pod, Traefik's providers take the cluster from KUBECONFIG (they would prefer in-cluster settings if
   // KUBERNETES_SERVICE_HOST were set, so those are dropped).
-  const env = { ...process.env, KUBECONFIG: opts.kubeconfig };
+  const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: opts.kubeconfig };
   delete env.KUBERNETES_SERVICE_HOST;
   delete env.KUBERNETES_SERVICE_PORT;
   const logFile = path.join(dir, "traefik.log");
