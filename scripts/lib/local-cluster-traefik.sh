@@ -124,7 +124,9 @@ lc_cmd_traefik_bin() {
 
 # `traefik-crds`: what K3s's traefik-crd chart and Traefik's chart would put
 # into a cluster for the providers to work: the traefik.io CRDs, Traefik's
-# ClusterRole, and the `traefik` IngressClass. Server-side apply with
+# ClusterRole, and the `traefik` IngressClass. The RBAC file also binds the
+# role to a default/traefik-ingress-controller ServiceAccount, as Traefik's
+# docs ship it; harmless here, the tests' Traefik uses the admin kubeconfig. Server-side apply with
 # --force-conflicts: the CRDs are too big for client-side apply's annotation,
 # and re-running over an older copy must simply win.
 lc_cmd_traefik_crds() {
