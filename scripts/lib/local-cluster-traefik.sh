@@ -76,7 +76,7 @@ lc_build_traefik() {
     lc_log "traefik v${LC_TRAEFIK_VERSION}: reusing ${LC_BIN}/traefik"
     return 0
   fi
-  lc_log "traefik v${LC_TRAEFIK_VERSION}: building (cold: ~7 min on 2 cores)"
+  lc_log "traefik v${LC_TRAEFIK_VERSION}: building (cold: ~15 CPU-minutes; 8-30 min on 2 cores, by load)"
   local t="${SECONDS}" upstream moddir
   : >"${log}"
   upstream="$(lc_upstream_gomod "${want}")"
@@ -91,7 +91,7 @@ lc_build_traefik() {
   lc_run_logged "traefik: go get (downloads ~400 modules)" "${log}" "${dir}" \
     "${LC_GO[@]}" get "${LC_TRAEFIK_MODULE}/cmd/traefik@v${LC_TRAEFIK_VERSION}"
   # The same -X flags as upstream's Makefile, so `traefik version` and the
-  # API's /api/version tell the truth; the date is the release's module time
+  # API's /api/version tell the truth (the codename says whose build it is); the date is the release's module time
   # to keep the build reproducible. The web UI is go:embed'ed from
   # webui/static, which the module zip ships holding only a placeholder file:
   # enough for the embed to compile; the API (all the tests use) works without
