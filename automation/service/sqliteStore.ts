@@ -39,6 +39,11 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_ticket ON audit (ticket, seq);
 `;
 
+// Both halves read an index (the primary key, and jobs_state).
+const MARK =
+  "SELECT (SELECT max(seq) FROM jobs) AS newest, (SELECT group_concat(seq) FROM " +
+  "(SELECT seq FROM jobs WHERE state IN ('queued', 'running') ORDER BY seq)) AS active";
+
 interface JobRow {
   id: string;
   kind: string;
@@ -170,6 +175,11 @@ export class SqliteJobStore implements JobStore {
   async get(id: string): Promise<Job | undefined> {
     const row = this.db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`).get(id) as JobRow | undefined;
     return row && jobOfRow(row);
+  }
+
+  async changeMark(): Promise<string> {
+    const row = this.db.prepare(MARK).get() as { newest: number | null; active: string | null };
+    return `${row.newest ?? 0}|${row.active ?? ""}`;
   }
 
   async list(filter: { readonly ticket?: string; readonly limit?: number } = {}): Promise<Job[]> {
