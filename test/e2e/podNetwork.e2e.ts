@@ -120,6 +120,9 @@ describe("pod network stand-in, local control plane", () => {
     expect(hosts).to.include(`${svc.spec.clusterIP} echo.${NS}.svc.cluster.local echo.${NS}.svc`);
     // The ExternalName Service is a name only: no socket, no line of its own; its target is the line above.
     expect(network.hostsFile()).not.to.include(`alias.${NS}`);
+    const alias = await cluster.kubectlJson<{ spec: { externalName: string } }>("-n", NS, "get", "service", "alias");
+    const line = hosts.find((l) => l.split(" ").slice(1).includes(alias.spec.externalName));
+    expect(line?.split(" ")[0], `${alias.spec.externalName} resolves to the ClusterIP`).to.equal(svc.spec.clusterIP);
     expect(plan.forwarders.map((f) => f.service)).to.deep.equal(["echo"]);
     const listening = network.listening();
     expect(listening).to.have.length(3);
