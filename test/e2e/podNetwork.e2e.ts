@@ -83,7 +83,8 @@ describe("pod network stand-in, local control plane", () => {
 
   it("serves each pod address and the ClusterIP, and closes them when the pods go", async () => {
     await applyManifest(cluster);
-    network = await startPodNetwork({ kubeconfig: cluster.kubeconfigPath, namespaces: [NS] });
+    const hostsPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pod-network-hosts-")), "hosts");
+    network = await startPodNetwork({ kubeconfig: cluster.kubeconfigPath, namespaces: [NS], hostsPath });
     const plan = await network.waitFor((p) => p.responders.length === 2 && echo(p)?.backends.length === 2);
     expect(network.errors()).to.deep.equal([]);
 
@@ -117,6 +118,7 @@ describe("pod network stand-in, local control plane", () => {
 
     const hosts = network.hostsFile().split("\n");
     expect(hosts).to.include("127.0.0.1 localhost");
+    expect(fs.readFileSync(hostsPath, "utf8"), "the hosts file on disk").to.equal(network.hostsFile());
     expect(hosts).to.include(`${svc.spec.clusterIP} echo.${NS}.svc.cluster.local echo.${NS}.svc`);
     // The ExternalName Service is a name only: no socket, no line of its own; its target is the line above.
     expect(network.hostsFile()).not.to.include(`alias.${NS}`);
