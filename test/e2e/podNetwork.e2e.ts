@@ -68,6 +68,7 @@ const manifest = {
 describe("pod network stand-in, local control plane", () => {
   let cluster: LocalCluster;
   let network: PodNetwork | undefined;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pod-network-"));
   const echo = (plan: NetworkPlan) => plan.forwarders.find((f) => f.service === "echo");
 
   before(async () => {
@@ -78,12 +79,13 @@ describe("pod network stand-in, local control plane", () => {
 
   after(async () => {
     await network?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
     await cluster?.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=false");
   });
 
   it("serves each pod address and the ClusterIP, and closes them when the pods go", async () => {
-    await applyManifest(cluster);
-    const hostsPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pod-network-hosts-")), "hosts");
+    await applyManifest(cluster, tmp);
+    const hostsPath = path.join(tmp, "hosts");
     network = await startPodNetwork({ kubeconfig: cluster.kubeconfigPath, namespaces: [NS], hostsPath });
     const plan = await network.waitFor((p) => p.responders.length === 2 && echo(p)?.backends.length === 2);
     expect(network.errors()).to.deep.equal([]);
@@ -143,8 +145,8 @@ describe("pod network stand-in, local control plane", () => {
   });
 });
 
-async function applyManifest(cluster: LocalCluster) {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pod-network-")), "manifest.json");
+async function applyManifest(cluster: LocalCluster, dir: string) {
+  const file = path.join(dir, "manifest.json");
   fs.writeFileSync(file, JSON.stringify(manifest));
   await cluster.kubectl("apply", "-f", file);
 }
