@@ -153,6 +153,7 @@ lc_prepare_dirs() {
   # talk to the cluster that is actually running.
   printf '%s\n' "${LC_API_PORT}" >"${LC_DIR}/port"
   printf '%s\n' "${LC_WORKERS}" >"${LC_DIR}/workers"
+  lc_record_network
 }
 
 # The lock sits next to the state dir, not in it, so `stop --purge` can
@@ -164,6 +165,7 @@ lc_lock_state() {
 lc_cmd_start() {
   lc_require_bins
   lc_lock_state
+  lc_check_network
   local c all=1 any=0
   for c in "${LC_COMPONENTS[@]}"; do
     if lc_running "${c}"; then any=1; else all=0; fi
