@@ -175,7 +175,9 @@ lc_cmd_start() {
     LC_API_PORT="$(cat "${LC_DIR}/port")"
     lc_set_ports
   fi
-  if [[ "${all}" -eq 1 ]] && lc_api_ready && lc_nodes_ready; then
+  # The stamp of a start that went to the end: one killed half-way (a test run interrupted after the nodes, before
+  # the storage) left running parts that look ready, and the next start took them as they were, without volumes.
+  if [[ "${all}" -eq 1 && -f "${LC_DIR}/started" ]] && lc_api_ready && lc_nodes_ready; then
     lc_log "already running: https://${LC_HOST}:${LC_API_PORT} (kubeconfig ${LC_KUBECONFIG})"
     return 0
   fi
@@ -193,6 +195,7 @@ lc_cmd_start() {
   # shellcheck disable=SC2034 # read by lc_die
   LC_DIE_HINT="'scripts/local-cluster status' shows what runs; 'scripts/local-cluster stop' stops it"
   lc_prepare_dirs
+  rm -f "${LC_DIR}/started"
   lc_log "starting local cluster in ${LC_DIR} (API https://${LC_HOST}:${LC_API_PORT})"
   lc_make_certs
   lc_write_kubeconfig "${LC_KUBECONFIG}" admin
@@ -219,6 +222,7 @@ lc_cmd_start() {
   # exists; waiting here saves the first deployment a confusing failure.
   lc_wait_for kube-controller-manager "default ServiceAccount" 60 lc_kubectl get serviceaccount default -n default
   for c in "${LC_COMPONENTS[@]}"; do lc_running "${c}" || lc_component_died "${c}"; done
+  : >"${LC_DIR}/started"
   lc_log "ready: https://${LC_HOST}:${LC_API_PORT}; export KUBECONFIG=${LC_KUBECONFIG}"
 }
 
@@ -260,6 +264,7 @@ lc_cmd_stop() {
     esac
   done
   lc_lock_state
+  rm -f "${LC_DIR}/started"
   if [[ -d "${LC_PIDS}" ]]; then
     lc_stop_group kwok kube-scheduler kube-controller-manager
     lc_stop_group kube-apiserver
