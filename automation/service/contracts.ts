@@ -72,6 +72,11 @@ export interface JobStore {
   finish(id: string, outcome: Pick<Job, "state" | "result" | "error">): Promise<Job>;
   get(id: string): Promise<Job | undefined>;
   list(filter?: { readonly ticket?: string; readonly limit?: number }): Promise<Job[]>;
+  /**
+   * A text that changes whenever a job is queued or ends, in any replica (the newest job, and the jobs still queued
+   * or running): the read cache's sign that an environment may have changed. Indexed, read on every GET of one.
+   */
+  changeMark(): Promise<string>;
   audit(entry: AuditEntry): Promise<void>;
   auditLog(filter?: { readonly ticket?: string; readonly limit?: number }): Promise<AuditEntry[]>;
   close(): Promise<void>;

@@ -22,19 +22,15 @@ export interface Intake {
   deploy(ticket: string, requestedBy: string, reason: string, services?: readonly string[]): Promise<Job>;
   /** Queues a removal of an environment that exists (or is being deployed). */
   destroy(ticket: string, requestedBy: string, reason: string): Promise<Job>;
-  /** Called after every job queued (the read cache drops what it holds). */
-  onQueued(listener: () => void): void;
 }
 
 export function jobIntake(deps: IntakeDeps): Intake {
-  const listeners: (() => void)[] = [];
   const stackOf = async (ticket: string) => {
     const feature = featureOf(ticket);
     return { feature, summary: (await deps.driver.list()).find((e) => e.stack === feature.name) };
   };
   const queue = async (request: Parameters<JobStore["enqueue"]>[0]) => {
     const job = await deps.store.enqueue(request);
-    for (const listener of listeners) listener();
     deps.runner.wake();
     return job;
   };
@@ -77,6 +73,5 @@ export function jobIntake(deps: IntakeDeps): Intake {
         throw notFound(`${feature.ticket}: no environment (stack ${feature.name} does not exist)`);
       return queue({ kind: "destroy", ticket: feature.ticket, requestedBy, reason });
     },
-    onQueued: (listener) => void listeners.push(listener),
   };
 }

@@ -14,6 +14,7 @@ import { workspaceStore } from "../cleanup/store";
 import { authenticate, loadTokens, newToken, SCOPES } from "./auth";
 import { jobIntake } from "./intake";
 import { statusPage } from "./page/plugin";
+import { cachedReads } from "./routesCache";
 import type { JobStore, Scope } from "./contracts";
 import { ConfigError, describeConfig, loadConfig, ServiceConfig, stackConfigFor } from "./config";
 import { JobEvents } from "./events";
@@ -109,8 +110,11 @@ async function serve(): Promise<void> {
     log,
     enqueueDestroy: (ticket, reason, requestedBy) => intake.destroy(ticket, requestedBy, reason),
   });
+  // Readers (the API's GETs, the status page) share driver reads through one cache that a job of any replica being
+  // queued or ending invalidates (routesCache.ts); jobs, the intake and cleanup use the driver itself.
+  const reading = cachedReads(driver, () => store.changeMark());
   const page = statusPage({
-    driver,
+    driver: reading,
     jobs: {
       enqueue: (r) =>
         r.kind === "deploy"
@@ -127,7 +131,7 @@ async function serve(): Promise<void> {
   );
   const pinStore = workspaceStore(definedEnv);
   const app = await buildServer({
-    driver,
+    driver: reading,
     store,
     tokens,
     events,

@@ -92,6 +92,10 @@ export const SQL = {
     `UPDATE qa_jobs SET state = $2, result = $3, error = $4, finished_at = clock_timestamp() ` +
     `WHERE id = $1 RETURNING ${JOB_COLUMNS}`,
   get: `SELECT ${JOB_COLUMNS} FROM qa_jobs WHERE id = $1`,
+  /** The primary key's newest, and the active jobs through the queued and one-running-per-ticket partial indexes. */
+  changeMark:
+    `SELECT (SELECT max(seq) FROM qa_jobs)::text AS newest, (SELECT string_agg(seq::text, ',' ORDER BY seq) ` +
+    `FROM qa_jobs WHERE state = 'queued' OR state = 'running') AS active`,
   runningOwners: `SELECT DISTINCT owner FROM qa_jobs WHERE state = 'running'`,
   interruptOwner:
     `UPDATE qa_jobs SET state = 'interrupted', finished_at = clock_timestamp(), error = $3 ` +

@@ -203,6 +203,13 @@ export class PostgresJobStore implements JobStore {
     });
   }
 
+  async changeMark(): Promise<string> {
+    return this.guard("read the change mark", async () => {
+      const row = (await this.pool.query<{ newest: string | null; active: string | null }>(SQL.changeMark)).rows[0];
+      return `${row.newest ?? 0}|${row.active ?? ""}`;
+    });
+  }
+
   async list(filter?: { readonly ticket?: string; readonly limit?: number }): Promise<Job[]> {
     const query = listQuery("qa_jobs", filter);
     return this.guard("list jobs", async () => (await this.pool.query<JobRow>(query)).rows.map(jobFromRow));

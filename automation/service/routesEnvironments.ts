@@ -7,7 +7,6 @@ import { featureOf } from "../driverInput";
 import { BadInputError } from "../exitCodes";
 import { formatLogLine } from "../cli/formatObserve";
 import * as s from "./schemas";
-import { ReadCache } from "./routesCache";
 import { notFound, toErrorReply } from "./routesShared";
 
 type TicketParams = { ticket: string };
@@ -25,12 +24,10 @@ export function checkServiceName(service: string): string {
 }
 
 export async function environmentRoutes(app: FastifyInstance): Promise<void> {
+  // The readers' driver: list and status cached (routesCache.ts, cachedReads in main.ts); writes go through intake.
   const { driver } = app.qaDeps;
   const intake = app.qaIntake;
-  // Many readers share one driver call per key (routesCache.ts); what a write decides on is read uncached.
-  const reads = new ReadCache();
-  intake.onQueued(() => reads.invalidate());
-  const list = () => reads.get("list", () => driver.list());
+  const list = () => driver.list();
 
   /** The driver's stack of a ticket, when there is one (from the cached list). */
   const stackOf = async (ticket: string) => {
@@ -84,7 +81,7 @@ export async function environmentRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const feature = featureOf(request.params.ticket);
-      const status = await reads.get(`status:${feature.name}`, () => driver.status(feature.ticket));
+      const status = await driver.status(feature.ticket);
       if (!status.exists && !status.record)
         throw notFound(`${status.ticket}: no environment (stack ${status.stack} does not exist)`);
       return status;

@@ -4,7 +4,7 @@
 // so switching a service between deployed and resolved elsewhere is an update in place (see ServiceSet).
 import type { ServiceSpec } from "../types";
 import { serviceLabels } from "./labels";
-import { SKIP_AWAIT } from "./workload";
+import { servicePorts, SKIP_AWAIT } from "./workload";
 
 export interface ExternalNameContext {
   /** The namespace the Service is created in. */
@@ -32,10 +32,7 @@ export function externalNameServiceObject(spec: ServiceSpec, context: ExternalNa
       type: "ExternalName",
       externalName: externalHost(spec.name, context.targetNamespace),
       // targetPort means nothing without endpoints, but keeping it keeps the switch back to ClusterIP a small diff.
-      ports: [
-        { name: "http", port: spec.port, targetPort: "http", protocol: "TCP" },
-        ...spec.extraPorts.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP" })),
-      ],
+      ports: servicePorts({ ...spec, port: spec.port }),
     },
   };
 }

@@ -115,6 +115,14 @@ export function statefulSetObject(spec: ServiceSpec, context: WorkloadContext) {
   };
 }
 
+/** A Service's ports: `http` and the extra ones, each to the container port of its name. */
+export function servicePorts(spec: ServiceSpec & { port: number }) {
+  return [
+    { name: "http", port: spec.port, targetPort: "http", protocol: "TCP" },
+    ...spec.extraPorts.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP" })),
+  ];
+}
+
 /** The Service of a catalog service, or undefined for a background worker without a port. */
 export function serviceObject(spec: ServiceSpec, context: WorkloadContext) {
   if (spec.port === undefined) return undefined;
@@ -131,10 +139,7 @@ export function serviceObject(spec: ServiceSpec, context: WorkloadContext) {
     },
     spec: {
       selector: selectorLabels(spec.name),
-      ports: [
-        { name: "http", port: spec.port, targetPort: "http", protocol: "TCP" },
-        ...spec.extraPorts.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP" })),
-      ],
+      ports: servicePorts({ ...spec, port: spec.port }),
     },
   };
 }

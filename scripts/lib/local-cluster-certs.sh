@@ -45,7 +45,7 @@ lc_make_certs() {
   # names and the first service IP are there for pods that read the in-cluster
   # config (nothing here routes to them, but the cert matches a real cluster).
   lc_cert apiserver "/CN=kube-apiserver" serverAuth \
-    "IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+    "IP:127.0.0.1,DNS:localhost,IP:${LC_KUBERNETES_SERVICE_IP},DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   # Front proxy (request-header authentication): the apiserver proxies to
   # aggregated APIs with this client cert, and the controller-manager and
   # scheduler read its CA from kube-system/extension-apiserver-authentication;

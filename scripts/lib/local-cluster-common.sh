@@ -40,6 +40,14 @@ lc_set_ports() {
   LC_KWOK_PORT="$((LC_API_PORT + 5))"
 }
 lc_set_ports
+# Pod and Service addresses are loopback too, so test stand-ins for the pod network (test/e2e/support/podNetwork.ts)
+# can bind them on this machine and nothing ever leaves it: kwok's default pod range (10.0.0.0/24) and the usual
+# 10.244.0.0/16 / 10.96.0.0/16 are real networks elsewhere. 127.96.0.1, the first service IP, is the `kubernetes`
+# Service. A cluster dir records the ranges it was made with (LC_NET_STAMP) and is refused if they differ.
+LC_POD_CIDR="127.64.0.0/16"
+LC_SERVICE_CIDR="127.96.0.0/16"
+LC_KUBERNETES_SERVICE_IP="127.96.0.1"
+LC_NET_STAMP="${LC_DIR}/network"
 
 # --- Cluster shape -----------------------------------------------------------
 LC_WORKERS="${QA_CLUSTER_WORKERS:-5}"

@@ -70,7 +70,7 @@ lc_start_apiserver() {
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "${LC_CERTS}/sa.pub" \
     --service-account-signing-key-file "${LC_CERTS}/sa.key" \
-    --service-cluster-ip-range 10.96.0.0/16 \
+    --service-cluster-ip-range "${LC_SERVICE_CIDR}" \
     --endpoint-reconciler-type none \
     --kubelet-preferred-address-types InternalIP \
     --allow-privileged=true \
@@ -195,15 +195,19 @@ lc_start_kwok() {
   # certificate it serves TLS with a self-signed one, which the API server
   # does not verify (no --kubelet-certificate-authority, as on many clusters).
   # Node IP 127.0.0.1: anything that does try to reach a "kubelet" stays on
-  # this machine. Pod IPs come from a /16 that is never dialled, only recorded
-  # (Endpoints may not contain loopback addresses).
+  # this machine. Pod IPs come from LC_POD_CIDR, a loopback /16: test
+  # stand-ins bind them and answer HTTP there, so a pod address is reachable
+  # without any route leaving this machine. The price: the API server refuses
+  # loopback addresses in Endpoints and EndpointSlices (ValidateEndpointIP),
+  # so those stay empty, and clients (Traefik with nativeLBByDefault) dial a
+  # Service's ClusterIP instead.
   lc_launch kwok "$(lc_bin_for kwok)" \
     --kubeconfig "${LC_CONF}/kwok.kubeconfig" \
     --config "${stages}" \
     --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --node-ip "${LC_HOST}" \
-    --cidr 10.244.0.0/16 \
+    --cidr "${LC_POD_CIDR}" \
     --node-lease-duration-seconds 40 \
     --server-address "${LC_HOST}:${LC_KWOK_PORT}" \
     --node-port "${LC_KWOK_PORT}" \

@@ -139,6 +139,28 @@ lc_check_node_sizes() {
   [[ -z "${mismatch}" ]] || lc_die "node ${mismatch%%:*} was made with cpu/memory/pods ${mismatch#*: }, but QA_CLUSTER_NODE_CPU/_MEMORY/_PODS ask for ${LC_NODE_CPU} ${LC_NODE_MEMORY} ${LC_NODE_PODS}; use another QA_CLUSTER_DIR or remove this one: bash scripts/local-cluster stop --purge"
 }
 
+# Pod and Service ranges are fixed when a cluster is first made: etcd keeps
+# every ClusterIP (the `kubernetes` Service's first of all) and kwok never
+# re-addresses a running pod, and the serving cert names the first service IP.
+# A dir made with other ranges (before the move to loopback, 10.244/10.96)
+# would come back half old, half new, so it is refused before anything starts,
+# running or not. Refused rather than recreated: the default dir is the one
+# `npm start` deploys environments into, and wiping it unasked would lose them.
+lc_network_want() { printf 'pods=%s services=%s\n' "${LC_POD_CIDR}" "${LC_SERVICE_CIDR}"; }
+
+lc_check_network() {
+  # No etcd data yet: a new cluster, whose ranges lc_record_network writes.
+  [[ -d "${LC_DIR}/data/etcd" ]] || return 0
+  local want have
+  want="$(lc_network_want)"
+  have="$(cat "${LC_NET_STAMP}" 2>/dev/null || printf 'pods=10.244.0.0/16 services=10.96.0.0/16 (no %s: made before the ranges were recorded)' "${LC_NET_STAMP}")"
+  [[ "${have}" == "${want}" ]] || lc_die "cluster dir ${LC_DIR} was made with ${have}, but this script uses ${want} (loopback, so pod and service addresses are reachable here); remove it: QA_CLUSTER_DIR=${LC_DIR} bash scripts/local-cluster stop --purge, or use another QA_CLUSTER_DIR"
+}
+
+lc_record_network() {
+  [[ -d "${LC_DIR}/data/etcd" ]] || lc_network_want >"${LC_NET_STAMP}"
+}
+
 lc_apply_storage() {
   mkdir -p "${LC_DIR}/volumes"
   # WaitForFirstConsumer like the real local-path provisioner: the scheduler

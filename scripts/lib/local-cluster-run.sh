@@ -153,6 +153,7 @@ lc_prepare_dirs() {
   # talk to the cluster that is actually running.
   printf '%s\n' "${LC_API_PORT}" >"${LC_DIR}/port"
   printf '%s\n' "${LC_WORKERS}" >"${LC_DIR}/workers"
+  lc_record_network
 }
 
 # The lock sits next to the state dir, not in it, so `stop --purge` can
@@ -164,6 +165,7 @@ lc_lock_state() {
 lc_cmd_start() {
   lc_require_bins
   lc_lock_state
+  lc_check_network
   local c all=1 any=0
   for c in "${LC_COMPONENTS[@]}"; do
     if lc_running "${c}"; then any=1; else all=0; fi
@@ -173,7 +175,9 @@ lc_cmd_start() {
     LC_API_PORT="$(cat "${LC_DIR}/port")"
     lc_set_ports
   fi
-  if [[ "${all}" -eq 1 ]] && lc_api_ready && lc_nodes_ready; then
+  # The stamp of a start that went to the end: one killed half-way (a test run interrupted after the nodes, before
+  # the storage) left running parts that look ready, and the next start took them as they were, without volumes.
+  if [[ "${all}" -eq 1 && -f "${LC_DIR}/started" ]] && lc_api_ready && lc_nodes_ready; then
     lc_log "already running: https://${LC_HOST}:${LC_API_PORT} (kubeconfig ${LC_KUBECONFIG})"
     return 0
   fi
@@ -191,6 +195,7 @@ lc_cmd_start() {
   # shellcheck disable=SC2034 # read by lc_die
   LC_DIE_HINT="'scripts/local-cluster status' shows what runs; 'scripts/local-cluster stop' stops it"
   lc_prepare_dirs
+  rm -f "${LC_DIR}/started"
   lc_log "starting local cluster in ${LC_DIR} (API https://${LC_HOST}:${LC_API_PORT})"
   lc_make_certs
   lc_write_kubeconfig "${LC_KUBECONFIG}" admin
@@ -217,6 +222,7 @@ lc_cmd_start() {
   # exists; waiting here saves the first deployment a confusing failure.
   lc_wait_for kube-controller-manager "default ServiceAccount" 60 lc_kubectl get serviceaccount default -n default
   for c in "${LC_COMPONENTS[@]}"; do lc_running "${c}" || lc_component_died "${c}"; done
+  : >"${LC_DIR}/started"
   lc_log "ready: https://${LC_HOST}:${LC_API_PORT}; export KUBECONFIG=${LC_KUBECONFIG}"
 }
 
@@ -258,6 +264,7 @@ lc_cmd_stop() {
     esac
   done
   lc_lock_state
+  rm -f "${LC_DIR}/started"
   if [[ -d "${LC_PIDS}" ]]; then
     lc_stop_group kwok kube-scheduler kube-controller-manager
     lc_stop_group kube-apiserver

@@ -104,6 +104,13 @@ async function main() {
     console.log(
       `errors: ${errors.length}${errors.length ? ` (${[...byKind].map(([k, n]) => `${n}× ${k}`).join("; ")})` : ""}`,
     );
+    // A 5xx's cause is in the service's log only (never in the answer): print each distinct one.
+    const causes = new Map<string, number>();
+    for (const line of service.log.split("\n").filter((l) => l.includes('"level":50'))) {
+      const cause = causeOf(line);
+      causes.set(cause, (causes.get(cause) ?? 0) + 1);
+    }
+    for (const [cause, n] of causes) console.log(`  service log, ${n}× error: ${cause.slice(0, 400)}`);
     for (const ticket of [READ_TICKET, ...DEPLOYS]) {
       const res = await service.json<{ job: Job }>(`/environments/${ticket}`, tokens.deploy, { method: "DELETE" });
       if (res.status === 202) await followJob(service, res.body.job.id, tokens.read);
@@ -120,3 +127,14 @@ main().catch((error) => {
   console.error(error);
   process.exit(1);
 });
+
+/** The first lines of a pino error line's message (the line itself when it is not JSON). */
+function causeOf(line: string): string {
+  let message = line;
+  try {
+    message = String(JSON.parse(line).err?.message ?? line);
+  } catch {
+    // not a JSON log line: print it as it is
+  }
+  return message.split("\n").slice(0, 3).join(" / ");
+}

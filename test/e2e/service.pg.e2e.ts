@@ -90,6 +90,19 @@ describe("PostgreSQL job store, real PostgreSQL 15", function () {
     await expectRejected(store.list({ limit: 0 }), /list limit 0 is not an integer in 1–10000/);
   });
 
+  it("moves its change mark, as another replica reads it, when a job is queued or ends, not when it starts", async () => {
+    const [a, b] = [await open(), await open()];
+    const marks = [await b.changeMark()];
+    const job = await a.enqueue(request("VERBU-9603"));
+    marks.push(await b.changeMark());
+    await a.claimNext("replica-a");
+    await a.appendOutput(job.id, "step 1\n");
+    expect(await b.changeMark()).to.equal(marks[1]);
+    await a.finish(job.id, { state: "succeeded" });
+    marks.push(await b.changeMark());
+    expect(new Set(marks).size, marks.join(" → ")).to.equal(3);
+  });
+
   it("appends output and reads it from any offset, counting as JavaScript does", async () => {
     const store = await open();
     const job = await store.enqueue(request("VERBU-9603"));

@@ -2,8 +2,9 @@
 // Traefik's own CRDs: an Ingress of class traefik with a traefik.io Middleware attached by annotation becomes routers
 // with the right rules, an ExternalName backend is accepted (the cluster stack allows them, as it does on K3s), and
 // requests through the TLS entrypoint are answered: 404 for an unknown host, and the ExternalName path delivered, with
-// its prefix stripped, to a listener on 127.0.0.1 that Traefik finds through its private /etc/hosts. The ClusterIP path
-// is only checked as a router: dialling it would leave loopback (the service range is 10.96.0.0/16 here).
+// its prefix stripped, to a listener on 127.0.0.1 that Traefik finds through its private /etc/hosts, and 502 for the
+// ClusterIP path (nativeLB dials the ClusterIP, a loopback address in this cluster, where nothing listens here; pod
+// stand-ins that answer there are test/e2e/support/podNetwork.ts's job).
 import { expect } from "chai";
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
@@ -138,15 +139,21 @@ describe("Traefik (real, K3s's version) on the local control plane", function ()
     }).catch(() => undefined);
   });
 
-  const byPath = (routers: Router[], p: string) =>
-    routers.find((r) => r.provider === "kubernetes" && r.rule.includes(`PathPrefix("${p}")`));
+  const forPath = (routers: Router[], p: string) =>
+    routers.filter((r) => r.provider === "kubernetes" && r.rule.includes(`PathPrefix("${p}")`));
+  // The two providers load independently: until the CRD provider's first configuration arrives, the Ingress's routers
+  // exist but are disabled for a missing middleware, so wait for them to be enabled.
+  const ready = (routers: Router[]) =>
+    ["/auth", "/other"].every(
+      (p) => forPath(routers, p).length > 0 && forPath(routers, p).every((r) => r.status === "enabled"),
+    );
 
   it("installs Traefik's own CRDs (all traefik.io kinds, real schemas) and the IngressClass", async () => {
     const crds = await cluster.kubectlJson<{ items: { metadata: { name: string } }[] }>("get", "crd");
     const names = crds.items.map((c) => c.metadata.name).filter((n) => n.endsWith(".traefik.io"));
     expect(names).to.include.members(["middlewares.traefik.io", "ingressroutes.traefik.io", "tlsoptions.traefik.io"]);
     expect(names.length).to.be.at.least(10);
-    // A real schema: an unknown middleware field is refused, where the old open-schema CRD accepted anything.
+    // A real schema: a value of the wrong type is refused, where the old open-schema CRD accepted anything.
     const bad = path.join(tmp, "bad.yaml");
     fs.writeFileSync(
       bad,
@@ -167,15 +174,17 @@ describe("Traefik (real, K3s's version) on the local control plane", function ()
   });
 
   it("turns the Ingress into routers with the host and path rules and the Middleware attached", async () => {
-    const routers = await traefik!.waitForRouters((rs) => !!byPath(rs, "/auth") && !!byPath(rs, "/other"), 60_000);
+    const routers = await traefik!.waitForRouters(ready, 60_000);
     for (const p of ["/auth", "/other"]) {
-      const r = byPath(routers, p)!;
-      // The Ingress provider quotes with %q; Prefix paths match character-wise, as on K3s (no strictPrefixMatching).
-      expect(r.rule).to.equal(`Host("${HOST}") && PathPrefix("${p}")`);
-      expect(r.status, JSON.stringify(r)).to.equal("enabled");
-      expect(r.middlewares).to.deep.equal([`${NS}-strip@kubernetescrd`]);
+      for (const r of forPath(routers, p)) {
+        // The Ingress provider quotes with %q; Prefix paths match character-wise, as on K3s (no strictPrefixMatching).
+        expect(r.rule).to.equal(`Host("${HOST}") && PathPrefix("${p}")`);
+        expect(r.middlewares, JSON.stringify(r)).to.deep.equal([`${NS}-strip@kubernetescrd`]);
+        expect(r.error ?? []).to.deep.equal([]);
+      }
     }
-    expect(byPath(routers, "/auth")!.service).to.match(/auth-http|auth-80/);
+    expect(forPath(routers, "/auth")[0].service).to.equal(`${NS}-auth-80`);
+    expect(forPath(routers, "/other")[0].service).to.match(new RegExp(`^${NS}-auth-other-\\d+$`));
   });
 
   it("accepts the ExternalName backend", async () => {
@@ -198,8 +207,12 @@ describe("Traefik (real, K3s's version) on the local control plane", function ()
     expect(traefik!.log()).to.not.match(/externalName services not allowed/i);
   });
 
-  it("answers over the TLS entrypoint: 404 for an unknown host, the ExternalName path delivered with its prefix stripped", async () => {
+  it("answers over TLS: 404 for an unknown host, 502 for the ClusterIP without a listener, ExternalName delivered stripped", async () => {
     expect((await curl(traefik!.httpsPort, "unknown.qa.local", "/")).code).to.equal("404");
+    // Only dial it when it is loopback: nothing a test sends may leave the machine.
+    const svc = await cluster.kubectlJson<{ spec: { clusterIP: string } }>("get", "service", "auth", "-n", NS);
+    expect(svc.spec.clusterIP).to.match(/^127\./);
+    expect((await curl(traefik!.httpsPort, HOST, "/auth/login")).code).to.equal("502");
     seen = [];
     const res = await curl(traefik!.httpsPort, HOST, "/other/session?x=1");
     expect(res.code, `${res.body}\n${traefik!.log()}`).to.equal("200");

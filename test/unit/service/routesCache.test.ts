@@ -1,7 +1,7 @@
 // The read cache in front of the driver: one load per key at a time, fresh values served, stale ones served while a
 // single refresh runs, errors never cached.
 import { expect } from "chai";
-import { ReadCache } from "../../../automation/service/routesCache";
+import { cachedReads, ReadCache } from "../../../automation/service/routesCache";
 
 describe("ReadCache", () => {
   let now = 0;
@@ -38,7 +38,7 @@ describe("ReadCache", () => {
     expect(await waited).to.equal(3);
   });
 
-  it("never caches an error, and invalidate forces a new load", async () => {
+  it("never caches an error", async () => {
     const c = cache();
     let calls = 0;
     const failing = async () => {
@@ -48,9 +48,55 @@ describe("ReadCache", () => {
     await c.get("k", failing).catch((e: Error) => expect(e.message).to.equal("backend down"));
     await c.get("k", failing).catch((e: Error) => expect(e.message).to.equal("backend down"));
     expect(calls).to.equal(2);
+  });
+
+  it("waits for a new load when the version moved, however fresh the value; an older load never wins", async () => {
+    const c = cache();
     let loads = 0;
-    await c.get("j", async () => ++loads);
-    c.invalidate();
-    expect(await c.get("j", async () => ++loads)).to.equal(2);
+    expect(await c.get("k", async () => ++loads, "1|")).to.equal(1);
+    expect(await c.get("k", async () => ++loads, "1|")).to.equal(1);
+    expect(await c.get("k", async () => ++loads, "2|2")).to.equal(2); // a job queued in some replica
+    let releaseOld!: () => void;
+    const old = c.get("k", () => new Promise<string>((resolve) => (releaseOld = () => resolve("old"))), "3|");
+    now = 1;
+    expect(await c.get("k", async () => "new", "4|")).to.equal("new");
+    releaseOld();
+    expect(await old).to.equal("old");
+    expect(await c.get("k", async () => "again", "4|")).to.equal("new");
+  });
+});
+
+describe("cachedReads", () => {
+  const fakeDriver = () => {
+    const calls: string[] = [];
+    const driver = {
+      list: async () => (calls.push("list"), [{ ticket: "VERBU-1" }]),
+      status: async (ticket: string) => (calls.push(`status ${ticket}`), { ticket }),
+      capacity: async (options?: object) => (calls.push(`capacity ${JSON.stringify(options ?? {})}`), { fit: 3 }),
+      logs: async () => (calls.push("logs"), []),
+    };
+    return { calls, driver };
+  };
+
+  it("shares list, status (per stack) and the default capacity among readers until the change mark moves", async () => {
+    const { calls, driver } = fakeDriver();
+    let mark = "7|";
+    const reads = cachedReads(driver as never, async () => mark) as unknown as typeof driver;
+    await Promise.all([reads.list(), reads.list(), reads.status("VERBU-1"), reads.status("verbu-1"), reads.capacity()]);
+    await reads.capacity();
+    expect(calls.sort()).to.deep.equal(["capacity {}", "list", "status VERBU-1"]);
+    mark = "7|7";
+    await reads.list();
+    expect(calls.filter((c) => c === "list")).to.have.length(2);
+  });
+
+  it("passes logs and a capacity with options straight through", async () => {
+    const { calls, driver } = fakeDriver();
+    const reads = cachedReads(driver as never, async () => "1|") as unknown as typeof driver;
+    await reads.logs();
+    await reads.logs();
+    await reads.capacity({ config: {} });
+    await reads.capacity({ config: {} });
+    expect(calls).to.deep.equal(["logs", "logs", 'capacity {"config":{}}', 'capacity {"config":{}}']);
   });
 });

@@ -47,6 +47,18 @@ describe("SqliteJobStore (real SQLite file)", () => {
     expect((await store.claimNext("owner-2"))?.id).to.equal(a2.id);
   });
 
+  it("moves its change mark when a job is queued or ends, not when it starts or writes output", async () => {
+    const marks = [await store.changeMark()];
+    const job = await store.enqueue(request("VERBU-9522"));
+    marks.push(await store.changeMark());
+    await store.claimNext("owner-1");
+    await store.appendOutput(job.id, "step 1\n");
+    expect(await store.changeMark()).to.equal(marks[1]);
+    await store.finish(job.id, { state: "succeeded" });
+    marks.push(await store.changeMark());
+    expect(new Set(marks).size).to.equal(3);
+  });
+
   it("keeps every job, output and audit entry across a reopen; orphans become interrupted and the queue resumes", async () => {
     const running = await store.enqueue(request("VERBU-9522"));
     const queued = await store.enqueue(request("VERBU-9522"));
