@@ -177,10 +177,18 @@ export async function startTraefik(opts: TraefikOptions): Promise<Traefik> {
     await stop();
     throw err;
   }
+  // The API pages its lists (100 a page by default; X-Next-Page names the next, "1" after the last): two
+  // environments' routes are more than a page.
   const routers = async (): Promise<Router[]> => {
-    const res = await fetch(`${api}/api/http/routers`);
-    if (!res.ok) throw new Error(`Traefik API answered ${res.status}`);
-    return (await res.json()) as Router[];
+    const all: Router[] = [];
+    for (let page = 1; ;) {
+      const res = await fetch(`${api}/api/http/routers?per_page=100&page=${page}`);
+      if (!res.ok) throw new Error(`Traefik API answered ${res.status}`);
+      all.push(...((await res.json()) as Router[]));
+      const next = Number(res.headers.get("x-next-page") ?? "1");
+      if (!(next > page)) return all;
+      page = next;
+    }
   };
   return {
     httpPort,
