@@ -121,7 +121,7 @@ export class Driver {
       const outputs = Object.fromEntries(
         Object.entries(up.outputs).map(([k, v]) => [k, v.secret ? "[secret]" : v.value]),
       );
-      const changes = up.summary.resourceChanges ?? {};
+      const changes = tracker.summaryChanges ?? up.summary.resourceChanges ?? {};
       const record = nextRecord(previous, who, new Date(), resourceCount(changes));
       for (const [key, value] of Object.entries(changedTags(tags, recordToTags(record))))
         await stack.workspace.setTag(stack.name, key, value);
@@ -157,7 +157,7 @@ export class Driver {
       const tracker = new ProgressTracker(feature.name, "destroy", Date.now());
       const destroyed = await stack.destroy(engineOptions(tracker, options, parallel));
       await stack.workspace.removeStack(stack.name);
-      return base(destroyed.summary.resourceChanges ?? {});
+      return base(tracker.summaryChanges ?? destroyed.summary.resourceChanges ?? {});
     });
   }
 

@@ -1,7 +1,7 @@
 // Engine events → progress. The tracker is pure (events in, counts out); the reporter turns its snapshots into one of
 // three renderings: a live line rewritten in place on a terminal, plain timestamped lines in CI logs (Bamboo captures
 // stdout without a TTY, where carriage returns become noise), or one JSON object per line for machines.
-import type { EngineEvent, OpType } from "@pulumi/pulumi/automation";
+import type { EngineEvent, OpMap, OpType } from "@pulumi/pulumi/automation";
 
 export interface ProgressSnapshot {
   readonly ticket: string;
@@ -29,6 +29,12 @@ export class ProgressTracker {
   private readonly finished = new Set<string>();
   private readonly failures = new Set<string>();
   private readonly ops: Partial<Record<OpType, number>> = {};
+  /**
+   * The run's own summary event. `up()` and `destroy()` of the Automation API report the stack's newest history entry
+   * instead, which another process's run on the same stack (a second replica's crash-recovery refresh) can have
+   * written after ours ended: CI saw a first deploy of 236 creates reported as the other's no-op.
+   */
+  summaryChanges?: OpMap;
 
   constructor(
     private readonly ticket: string,

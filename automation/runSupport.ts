@@ -36,6 +36,7 @@ export async function setFeatureServices(stack: Stack, services: readonly string
 export function progressHandler(tracker: ProgressTracker, options: RunOptions): (event: EngineEvent) => void {
   return (event) => {
     options.onEvent?.(event);
+    if (event.summaryEvent) tracker.summaryChanges = event.summaryEvent.resourceChanges;
     if (!options.onProgress) return;
     const step = tracker.observe(event);
     if (step) options.onProgress(tracker.snapshot(Date.now()), step);

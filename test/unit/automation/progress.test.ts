@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import type { EngineEvent, OpType } from "@pulumi/pulumi/automation";
 import { formatProgress, progressMode, ProgressReporter, ProgressTracker } from "../../../automation/progress";
+import { progressHandler } from "../../../automation/runSupport";
 
 let sequence = 0;
 const meta = (urn: string, op: OpType) => ({ urn, op, type: "kubernetes:apps/v1:Deployment", provider: "" });
@@ -149,5 +150,25 @@ describe("progress from engine events", () => {
     expect(progressMode(true, true)).to.equal("json");
     expect(progressMode(false, true)).to.equal("tty");
     expect(progressMode(false, undefined)).to.equal("plain");
+  });
+});
+
+describe("a run's own summary", () => {
+  it("is taken from its summary event, with or without a progress listener", () => {
+    for (const onProgress of [undefined, () => undefined]) {
+      const tracker = new ProgressTracker("VERBU-1", "up", 0);
+      const seen: EngineEvent[] = [];
+      const handler = progressHandler(tracker, { onEvent: (e) => seen.push(e), onProgress });
+      handler({ sequence: 1, timestamp: 0, cancelEvent: {} } as EngineEvent);
+      expect(tracker.summaryChanges).to.equal(undefined);
+      const summary = {
+        sequence: 2,
+        timestamp: 0,
+        summaryEvent: { maybeCorrupt: false, durationSeconds: 9, resourceChanges: { create: 236 }, PolicyPacks: {} },
+      } as unknown as EngineEvent;
+      handler(summary);
+      expect(tracker.summaryChanges).to.deep.equal({ create: 236 });
+      expect(seen).to.have.length(2);
+    }
   });
 });
