@@ -19,6 +19,7 @@ import { systemRoutes } from "./routesSystem";
 export type JiraEventHandler = (payload: unknown) => Promise<{ action: string; ticket?: string; jobId?: string }>;
 
 export interface ServerDeps {
+  /** What the routes read through (main.ts gives the cached readers' driver); jobs are queued through `intake`. */
   readonly driver: DriverApi;
   readonly store: JobStore;
   readonly tokens: readonly TokenEntry[];
