@@ -9,7 +9,7 @@ import { parseCatalog } from "../../environments/catalog";
 import { LocalRegistry } from "../../scripts/lib/localRegistry";
 import type { Job } from "../../automation/service/contracts";
 import { privateEngine } from "../e2e/support/engine";
-import { startLocalCluster } from "../e2e/support/localCluster";
+import { startLocalCluster, testClusterEnv } from "../e2e/support/localCluster";
 import { followJob, freePort, ServiceProcess, writeTokens } from "../e2e/support/serviceProcess";
 
 const CLIENTS = Number(process.env.QA_BENCH_CLIENTS ?? 50);
@@ -21,15 +21,8 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-function clusterEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  if (process.env.QA_TEST_CLUSTER_DIR) env.QA_CLUSTER_DIR = process.env.QA_TEST_CLUSTER_DIR;
-  if (process.env.QA_TEST_CLUSTER_PORT) env.QA_CLUSTER_PORT = process.env.QA_TEST_CLUSTER_PORT;
-  return env;
-}
-
 async function main() {
-  const cluster = await startLocalCluster(clusterEnv());
+  const cluster = await startLocalCluster(testClusterEnv());
   const engine = await privateEngine("service-bench");
   const registry = await LocalRegistry.start();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "qa-k8s-service-bench-"));

@@ -10,7 +10,7 @@ import { parseCatalog } from "../../environments/catalog";
 import { overlayPlan } from "../../environments/overlay";
 import { LocalRegistry } from "../../scripts/lib/localRegistry";
 import { Engine, privateEngine, remainingStacks, stackLocks } from "./support/engine";
-import { LocalCluster, startLocalCluster } from "./support/localCluster";
+import { LocalCluster, startLocalCluster, testClusterEnv } from "./support/localCluster";
 
 const BASELINE = "verbu-9700";
 const OVERLAY = "verbu-9701";
@@ -19,14 +19,6 @@ const WITH_PORT = CATALOG.filter((s) => s.port !== undefined).map((s) => s.name)
 const ROUTE_OBJECTS =
   CATALOG.filter((s) => s.ingress.some((r) => r.stripPrefix)).length +
   CATALOG.filter((s) => s.ingress.some((r) => !r.stripPrefix)).length;
-
-/** The shared cluster in CI; QA_TEST_CLUSTER_DIR/PORT point a developer's run at their own. */
-function clusterEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  if (process.env.QA_TEST_CLUSTER_DIR) env.QA_CLUSTER_DIR = process.env.QA_TEST_CLUSTER_DIR;
-  if (process.env.QA_TEST_CLUSTER_PORT) env.QA_CLUSTER_PORT = process.env.QA_TEST_CLUSTER_PORT;
-  return env;
-}
 
 interface ServiceList {
   items: {
@@ -106,7 +98,7 @@ describe("overlay environments, real engine, local control plane", function () {
   };
 
   before(async () => {
-    cluster = await startLocalCluster(clusterEnv());
+    cluster = await startLocalCluster(testClusterEnv());
     // A run that was killed half-way (its private backend gone with it) may have left the namespaces behind.
     for (const ns of [OVERLAY, BASELINE])
       await cluster.kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=180s");

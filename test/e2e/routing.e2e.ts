@@ -20,7 +20,7 @@ import { ENVIRONMENT_DEFAULTS } from "../../environments/config";
 import { overlayPlan } from "../../environments/overlay";
 import { LocalRegistry } from "../../scripts/lib/localRegistry";
 import { Engine, privateEngine } from "./support/engine";
-import { LocalCluster, startLocalCluster } from "./support/localCluster";
+import { LocalCluster, startLocalCluster, testClusterEnv } from "./support/localCluster";
 import { PodNetwork, startPodNetwork } from "./support/podNetwork";
 import { Router, startTraefik, Traefik } from "./support/traefik";
 
@@ -34,14 +34,6 @@ const CATALOG = parseCatalog(fs.readFileSync("environments/catalog.yaml", "utf8"
 const ROUTES = CATALOG.flatMap((s) => s.ingress.map((route) => ({ service: s.name, ...route })));
 const WITH_PORT = CATALOG.filter((s) => s.port !== undefined).map((s) => s.name);
 const PLAN = overlayPlan(CATALOG, FEATURE_BUILT);
-
-/** The shared cluster in CI; QA_TEST_CLUSTER_DIR/PORT point a developer's run at their own. */
-function clusterEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  if (process.env.QA_TEST_CLUSTER_DIR) env.QA_CLUSTER_DIR = process.env.QA_TEST_CLUSTER_DIR;
-  if (process.env.QA_TEST_CLUSTER_PORT) env.QA_CLUSTER_PORT = process.env.QA_TEST_CLUSTER_PORT;
-  return env;
-}
 
 interface Answer {
   status: number;
@@ -88,8 +80,23 @@ describe("routing through a real Traefik, local control plane", function () {
     route.stripPrefix ? PROBE : `${route.path === "/" ? "" : route.path}${PROBE}`;
   const requestPath = (route: (typeof ROUTES)[number]) => `${route.path === "/" ? "" : route.path}${PROBE}`;
 
+  /** Every catalog route on a feature's host, each answered by its service in the namespace expected: what went wrong. */
+  const wrongRoutes = async (feature: string, namespaceOf: (route: (typeof ROUTES)[number]) => string) => {
+    const wrong: string[] = [];
+    for (const route of ROUTES) {
+      const answer = await get(feature, requestPath(route));
+      const want = { service: route.service, namespace: namespaceOf(route), path: seenPath(route) };
+      const got = { service: answer.body.service, namespace: answer.body.namespace, path: answer.body.path };
+      if (answer.status !== 200 || JSON.stringify(got) !== JSON.stringify(want))
+        wrong.push(
+          `${requestPath(route)} → ${answer.status} ${answer.raw.slice(0, 200)} (want ${JSON.stringify(want)})`,
+        );
+    }
+    return wrong;
+  };
+
   before(async () => {
-    cluster = await startLocalCluster(clusterEnv());
+    cluster = await startLocalCluster(testClusterEnv());
     for (const ns of [OVERLAY, BASELINE])
       await cluster.kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=180s");
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "qa-k8s-routing-"));
@@ -184,16 +191,7 @@ describe("routing through a real Traefik, local control plane", function () {
   });
 
   it(`full mode: each of the catalog's ${ROUTES.length} routes reaches its own service's pod`, async () => {
-    const wrong: string[] = [];
-    for (const route of ROUTES) {
-      const answer = await get(BASELINE, requestPath(route));
-      const want = { service: route.service, namespace: BASELINE, path: seenPath(route) };
-      const got = { service: answer.body.service, namespace: answer.body.namespace, path: answer.body.path };
-      if (answer.status !== 200 || JSON.stringify(got) !== JSON.stringify(want))
-        wrong.push(
-          `${requestPath(route)} → ${answer.status} ${answer.raw.slice(0, 200)} (want ${JSON.stringify(want)})`,
-        );
-    }
+    const wrong = await wrongRoutes(BASELINE, () => BASELINE);
     expect(wrong, `${wrong.length} of ${ROUTES.length} routes went wrong`).to.deep.equal([]);
     expect(ROUTES.length).to.be.greaterThan(40);
   });
@@ -225,19 +223,12 @@ describe("routing through a real Traefik, local control plane", function () {
 
   it("overlay: the feature-built services' paths reach the overlay's pods, every other path the baseline's", async () => {
     expect(PLAN.deployed).to.include.members(FEATURE_BUILT);
-    const wrong: string[] = [];
     const reached = new Map<string, number>();
-    for (const route of ROUTES) {
-      const answer = await get(OVERLAY, requestPath(route));
+    const wrong = await wrongRoutes(OVERLAY, (route) => {
       const namespace = PLAN.deployed.includes(route.service) ? OVERLAY : BASELINE;
-      const want = { service: route.service, namespace, path: seenPath(route) };
-      const got = { service: answer.body.service, namespace: answer.body.namespace, path: answer.body.path };
       reached.set(namespace, (reached.get(namespace) ?? 0) + 1);
-      if (answer.status !== 200 || JSON.stringify(got) !== JSON.stringify(want))
-        wrong.push(
-          `${requestPath(route)} → ${answer.status} ${answer.raw.slice(0, 200)} (want ${JSON.stringify(want)})`,
-        );
-    }
+      return namespace;
+    });
     expect(wrong, `${wrong.length} of ${ROUTES.length} routes went wrong`).to.deep.equal([]);
     console.log(
       `      overlay host: ${reached.get(OVERLAY)} routes to ${OVERLAY}, ${reached.get(BASELINE)} to ${BASELINE}`,

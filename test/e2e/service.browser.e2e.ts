@@ -13,21 +13,13 @@ import { LocalRegistry } from "../../scripts/lib/localRegistry";
 import type { Job } from "../../automation/service/contracts";
 import { axeViolations, screenshot, startBrowser, TestBrowser } from "./support/browser";
 import { Engine, privateEngine, remainingStacks } from "./support/engine";
-import { LocalCluster, startLocalCluster } from "./support/localCluster";
+import { LocalCluster, startLocalCluster, testClusterEnv } from "./support/localCluster";
 import { followJob, freePort, ServiceProcess, ServiceTokens, writeTokens } from "./support/serviceProcess";
 
 const TICKET = "VERBU-9801";
 const NEW_TICKET = "VERBU-9802";
 const SMALL = ["nsqd", "nsqlookupd", "auth", "wallet"];
 const LOG_LINE = "auth ready for VERBU-9801 on :8080";
-
-/** The shared cluster in CI; QA_TEST_CLUSTER_DIR/PORT point a developer's run at their own. */
-function clusterEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  if (process.env.QA_TEST_CLUSTER_DIR) env.QA_CLUSTER_DIR = process.env.QA_TEST_CLUSTER_DIR;
-  if (process.env.QA_TEST_CLUSTER_PORT) env.QA_CLUSTER_PORT = process.env.QA_TEST_CLUSTER_PORT;
-  return env;
-}
 
 /** Polls from Node: the page's CSP (rightly) forbids the string evaluation waitForFunction would need. */
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -86,7 +78,7 @@ describe("status page in chromium, real service and local control plane", functi
   }
 
   before(async () => {
-    cluster = await startLocalCluster(clusterEnv());
+    cluster = await startLocalCluster(testClusterEnv());
     for (const ns of namespaces)
       await cluster.kubectl("delete", "namespace", ns, "--ignore-not-found", "--timeout=180s");
     engine = await privateEngine("service-browser");

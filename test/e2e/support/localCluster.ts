@@ -14,6 +14,14 @@ export interface LocalCluster {
   kubectlJson<T>(...args: string[]): Promise<T>;
 }
 
+/** The shared cluster in CI; QA_TEST_CLUSTER_DIR/PORT point a developer's run at their own. */
+export function testClusterEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (process.env.QA_TEST_CLUSTER_DIR) env.QA_CLUSTER_DIR = process.env.QA_TEST_CLUSTER_DIR;
+  if (process.env.QA_TEST_CLUSTER_PORT) env.QA_CLUSTER_PORT = process.env.QA_TEST_CLUSTER_PORT;
+  return env;
+}
+
 /** @param env added to the script's environment: another QA_CLUSTER_DIR/PORT, QA_CLUSTER_NODE_* for a small cluster */
 export async function startLocalCluster(env: Record<string, string> = {}): Promise<LocalCluster> {
   const script = path.join(PROJECT_DIR, "scripts", "local-cluster");
